@@ -1,0 +1,149 @@
+package natsutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream, subject and bucket names. Subjects are documented in the README.
+const (
+	StreamIngest   = "INGEST"
+	StreamArticles = "ARTICLES"
+	StreamAlerts   = "ALERTS"
+
+	// SubjectIngest is followed by the feed key: ww.ingest.<feed-key>.
+	SubjectIngest = "ww.ingest"
+	// SubjectArticle is followed by the feed key: ww.article.<feed-key>.
+	SubjectArticle = "ww.article"
+	// SubjectAlert is followed by topic and severity: ww.alert.<topic>.<severity>.
+	SubjectAlert = "ww.alert"
+
+	BucketFeeds = "ww_feeds"
+	BucketDedup = "ww_dedup"
+)
+
+// Limits bound what JetStream keeps, so the disk cannot fill silently.
+type Limits struct {
+	Replicas int
+
+	IngestMaxAge     time.Duration
+	IngestMaxBytes   int64
+	ArticlesMaxAge   time.Duration
+	ArticlesMaxBytes int64
+	AlertsMaxAge     time.Duration
+	AlertsMaxBytes   int64
+	// DedupHorizon is how long exact-duplicate fingerprints are kept.
+	DedupHorizon time.Duration
+}
+
+// DefaultLimits are used for any zero field.
+var defaultLimits = Limits{
+	Replicas:         1,
+	IngestMaxAge:     48 * time.Hour,
+	IngestMaxBytes:   2 << 30,
+	ArticlesMaxAge:   30 * 24 * time.Hour,
+	ArticlesMaxBytes: 20 << 30,
+	AlertsMaxAge:     30 * 24 * time.Hour,
+	AlertsMaxBytes:   2 << 30,
+	DedupHorizon:     7 * 24 * time.Hour,
+}
+
+// WithDefaults fills zero fields from the defaults.
+func (l Limits) WithDefaults() Limits {
+	d := defaultLimits
+	if l.Replicas > 0 {
+		d.Replicas = l.Replicas
+	}
+	set := func(dst *time.Duration, v time.Duration) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	setB := func(dst *int64, v int64) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	set(&d.IngestMaxAge, l.IngestMaxAge)
+	set(&d.ArticlesMaxAge, l.ArticlesMaxAge)
+	set(&d.AlertsMaxAge, l.AlertsMaxAge)
+	set(&d.DedupHorizon, l.DedupHorizon)
+	setB(&d.IngestMaxBytes, l.IngestMaxBytes)
+	setB(&d.ArticlesMaxBytes, l.ArticlesMaxBytes)
+	setB(&d.AlertsMaxBytes, l.AlertsMaxBytes)
+	return d
+}
+
+// Resources are the declared streams and buckets.
+type Resources struct {
+	Ingest, Articles, Alerts jetstream.Stream
+	Feeds, Dedup             jetstream.KeyValue
+}
+
+// EnsureResources creates or updates every stream and KV bucket. It is
+// idempotent and safe to call from several daemons at once.
+func EnsureResources(ctx context.Context, js jetstream.JetStream, l Limits) (*Resources, error) {
+	l = l.WithDefaults()
+	var r Resources
+	var err error
+	streams := []struct {
+		dst *jetstream.Stream
+		cfg jetstream.StreamConfig
+	}{
+		{&r.Ingest, jetstream.StreamConfig{
+			Name: StreamIngest, Subjects: []string{SubjectIngest + ".>"},
+			Description: "New feed items, one message per article, Nats-Msg-Id = article key",
+			Storage:     jetstream.FileStorage, Replicas: l.Replicas,
+			MaxAge: l.IngestMaxAge, MaxBytes: l.IngestMaxBytes, Discard: jetstream.DiscardOld,
+			Duplicates: 2 * time.Hour,
+		}},
+		{&r.Articles, jetstream.StreamConfig{
+			Name: StreamArticles, Subjects: []string{SubjectArticle + ".>"},
+			Description: "Processed articles: the archive",
+			Storage:     jetstream.FileStorage, Replicas: l.Replicas,
+			MaxAge: l.ArticlesMaxAge, MaxBytes: l.ArticlesMaxBytes, Discard: jetstream.DiscardOld,
+			Duplicates: 2 * time.Hour,
+		}},
+		{&r.Alerts, jetstream.StreamConfig{
+			Name: StreamAlerts, Subjects: []string{SubjectAlert + ".>"},
+			Description: "Alerts, ww.alert.<topic>.<severity>",
+			Storage:     jetstream.FileStorage, Replicas: l.Replicas,
+			MaxAge: l.AlertsMaxAge, MaxBytes: l.AlertsMaxBytes, Discard: jetstream.DiscardOld,
+			// Alerts are few; a long window makes a redelivery after a long
+			// outage still collapse onto the alert already stored.
+			Duplicates: 24 * time.Hour,
+		}},
+	}
+	for _, s := range streams {
+		if *s.dst, err = js.CreateOrUpdateStream(ctx, s.cfg); err != nil {
+			return nil, fmt.Errorf("declare stream %s: %w", s.cfg.Name, err)
+		}
+	}
+	buckets := []struct {
+		dst *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&r.Feeds, jetstream.KeyValueConfig{
+			Bucket: BucketFeeds, Description: "Per-feed poll state",
+			Storage: jetstream.FileStorage, Replicas: l.Replicas, History: 1,
+		}},
+		{&r.Dedup, jetstream.KeyValueConfig{
+			Bucket: BucketDedup, Description: "Duplicate fingerprints -> first article id",
+			Storage: jetstream.FileStorage, Replicas: l.Replicas, History: 1,
+			TTL: l.DedupHorizon,
+		}},
+	}
+	for _, b := range buckets {
+		if *b.dst, err = js.CreateOrUpdateKeyValue(ctx, b.cfg); err != nil {
+			return nil, fmt.Errorf("declare KV bucket %s: %w", b.cfg.Bucket, err)
+		}
+	}
+	return &r, nil
+}
+
+// IsNotFound reports whether err is a JetStream "key not found".
+func IsNotFound(err error) bool { return errors.Is(err, jetstream.ErrKeyNotFound) }

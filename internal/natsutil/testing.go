@@ -1,0 +1,30 @@
+package natsutil
+
+import (
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StartTestServer starts an embedded nats-server on a random loopback port
+// with JetStream in t.TempDir(), and a client connected to it. Both are
+// stopped when the test ends.
+func StartTestServer(t testing.TB) (*Embedded, *nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	e, err := StartEmbedded(EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("start nats-server: %v", err)
+	}
+	t.Cleanup(e.Shutdown)
+	nc, err := nats.Connect(e.ClientURL())
+	if err != nil {
+		t.Fatalf("connect to %s: %v", e.ClientURL(), err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	return e, nc, js
+}
