@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/wirewatch/wirewatch/metrics"
 )
 
 // A Stage is one step of processing: it reads and amends the article in
@@ -67,5 +70,39 @@ func (c Chain) Process(ctx context.Context, a *Article) error {
 			return fmt.Errorf("stage %s: %w", s.Name(), err)
 		}
 	}
+	return nil
+}
+
+// Instrument wraps each stage so it counts processed articles, errors by
+// reason and time spent, under the stage's name.
+func Instrument(m *metrics.Metrics, stages ...Stage) Chain {
+	c := make(Chain, len(stages))
+	for i, s := range stages {
+		c[i] = instrumented{s: s, m: m}
+	}
+	return c
+}
+
+type instrumented struct {
+	s Stage
+	m *metrics.Metrics
+}
+
+func (i instrumented) Name() string { return i.s.Name() }
+
+func (i instrumented) Process(ctx context.Context, a *Article) error {
+	start := time.Now()
+	err := i.s.Process(ctx, a)
+	name := i.s.Name()
+	i.m.StageDuration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	if err != nil {
+		reason, ok := IsPermanent(err)
+		if !ok {
+			reason = "transient"
+		}
+		i.m.StageErrors.WithLabelValues(name, reason).Inc()
+		return err
+	}
+	i.m.StageProcessed.WithLabelValues(name).Inc()
 	return nil
 }

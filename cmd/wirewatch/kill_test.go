@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/daemon"
+	"github.com/wirewatch/wirewatch/internal/feedtest"
+	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/metrics"
+	"github.com/wirewatch/wirewatch/pipeline"
+	"github.com/wirewatch/wirewatch/pipeline/classify"
+	"github.com/wirewatch/wirewatch/pipeline/dedup"
+	"github.com/wirewatch/wirewatch/sources"
+)
+
+// buildBinary compiles wirewatch once for the tests of this package.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wirewatch")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+var topicsByTurn = []string{
+	"Envoys resume peace talks on ending the war, round %d",
+	"Ceasefire violated along the front line for the %dth time this month",
+	"EU sanctions package %d adds asset freezes on Russian banks",
+	"Drone incursion %d over airport blamed on Russia in hybrid attack",
+}
+
+// killItems makes n distinct topical stories.
+func killItems(feed string, n int) []feedtest.Item {
+	var out []feedtest.Item
+	for i := range n {
+		title := fmt.Sprintf(topicsByTurn[i%len(topicsByTurn)], i)
+		out = append(out, feedtest.Item{
+			GUID:  fmt.Sprintf("%s-%d", feed, i),
+			Title: title,
+			Link:  fmt.Sprintf("https://kill.example/%s/%d", feed, i),
+			Description: fmt.Sprintf("Report %d from %s. %s. Officials in Kyiv and Brussels said talks on security guarantees "+
+				"and sanctions would continue next week, item %d of the series.", i, feed, title, i),
+			Published: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC),
+		})
+	}
+	return out
+}
+
+// TestKill9 kills the daemon process while it processes a few hundred
+// articles and restarts it: every expected alert exists exactly once.
+func TestKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	srv := feedtest.New()
+	defer srv.Close()
+	const perFeed = 120
+	feeds := []string{"f1", "f2", "f3"}
+	all := map[string][]feedtest.Item{}
+	var released atomic.Int64
+	for _, f := range feeds {
+		all[f] = killItems(f, perFeed)
+	}
+	// Reveal items in steps so the kill lands mid-stream.
+	reveal := func(k int) {
+		for _, f := range feeds {
+			srv.Add("/"+f+".rss", all[f][k:min(k+20, perFeed)]...)
+		}
+		released.Store(int64(min(k+20, perFeed)))
+	}
+	reveal(0)
+
+	// What the offline stages say each article must alert on.
+	want := map[string]bool{}
+	for _, f := range feeds {
+		for id := range expectedAlerts(t, srv.FeedURL("/"+f+".rss"), all[f]) {
+			want[id] = true
+		}
+	}
+	if len(want) < perFeed {
+		t.Fatalf("only %d expected alerts: the topic pack tags too little of the test set", len(want))
+	}
+
+	dir := t.TempDir()
+	port := freePort(t)
+	cfgPath := filepath.Join(dir, "wirewatch.yaml")
+	feedYAML := ""
+	for _, f := range feeds {
+		feedYAML += fmt.Sprintf("  - url: %s\n    interval: 1s\n", srv.FeedURL("/"+f+".rss"))
+	}
+	cfgText := fmt.Sprintf(`data_dir: %s
+nats:
+  listen: 127.0.0.1:%d
+http:
+  listen: 127.0.0.1:0
+fetch:
+  allow_networks: [127.0.0.0/8]
+  per_host_spacing: 0s
+  per_host_concurrency: 4
+poll:
+  interval: 1s
+  min_interval: 500ms
+  max_interval: 2s
+log:
+  level: warn
+feeds:
+%s`, filepath.Join(dir, "data"), port, feedYAML)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startProc := func() *exec.Cmd {
+		cmd := exec.Command(bin, "run", "--config", cfgPath)
+		var logs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if t.Failed() {
+				t.Logf("daemon output:\n%s", logs.String())
+			}
+		})
+		return cmd
+	}
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	connect := func() jetstream.JetStream {
+		var nc *nats.Conn
+		waitUntil(t, 30*time.Second, "NATS up", func() bool {
+			var err error
+			nc, err = nats.Connect(url, nats.Timeout(time.Second))
+			return err == nil
+		})
+		t.Cleanup(nc.Close)
+		js, _ := jetstream.New(nc)
+		return js
+	}
+
+	proc := startProc()
+	js := connect()
+	// Release more items as they are consumed, then kill -9 mid-stream.
+	waitUntil(t, 60*time.Second, "a quarter of the articles archived", func() bool {
+		n := msgs(js, natsutil.StreamArticles)
+		if k := released.Load(); n >= uint64(k)*uint64(len(feeds))-10 && k < perFeed {
+			reveal(int(k))
+		}
+		return n >= uint64(perFeed*len(feeds)/4)
+	})
+	killedAt := msgs(js, natsutil.StreamArticles)
+	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = proc.Wait()
+
+	for k := int(released.Load()); k < perFeed; k += 20 {
+		reveal(k)
+	}
+	startProc()
+	js = connect()
+	waitUntil(t, 90*time.Second, "every article archived and the pipeline idle", func() bool {
+		return msgs(js, natsutil.StreamArticles) == uint64(perFeed*len(feeds)) && idleConsumer(js)
+	})
+	got := map[string]int{}
+	for _, a := range alertsIn(t, js) {
+		got[a.ID]++
+	}
+	missing, extra, twice := 0, 0, 0
+	for id := range want {
+		if got[id] == 0 {
+			missing++
+		}
+	}
+	for id, n := range got {
+		if !want[id] {
+			extra++
+		}
+		if n > 1 {
+			twice++
+		}
+	}
+	t.Logf("killed with %d of %d articles archived; %d alerts expected, %d stored; missing %d, unexpected %d, repeated %d",
+		killedAt, perFeed*len(feeds), len(want), len(got), missing, extra, twice)
+	if killedAt == 0 || killedAt >= uint64(perFeed*len(feeds)) {
+		t.Errorf("the kill came after all articles were processed: the test proved nothing")
+	}
+	if missing+extra+twice > 0 {
+		t.Errorf("alerts not exactly once")
+	}
+	if n := msgs(js, natsutil.StreamIngest); n != uint64(perFeed*len(feeds)) {
+		t.Errorf("INGEST holds %d messages, want %d (an item published twice?)", n, perFeed*len(feeds))
+	}
+}
+
+func expectedAlerts(t *testing.T, feedURL string, items []feedtest.Item) map[string]bool {
+	t.Helper()
+	body, err := feedtest.Render("/x", items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, arts, err := sources.Parse(bytes.NewReader(body), sources.Feed{URL: feedURL}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	set, _ := daemon.LoadTopics(&cfg)
+	gaz, _ := daemon.LoadGazetteer(&cfg)
+	m := metrics.NewUnregistered()
+	log := slog.New(slog.DiscardHandler)
+	chain := pipeline.Chain(daemon.Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m))
+	out := map[string]bool{}
+	for _, a := range arts {
+		if err := chain.Process(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+		for _, tm := range a.Topics {
+			out[pipeline.AlertID(a.ID, tm.Name)] = true
+		}
+	}
+	return out
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(25 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+func msgs(js jetstream.JetStream, stream string) uint64 {
+	s, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		return 0
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		return 0
+	}
+	return info.State.Msgs
+}
+
+func idleConsumer(js jetstream.JetStream) bool {
+	c, err := js.Consumer(context.Background(), natsutil.StreamIngest, "process")
+	if err != nil {
+		return false
+	}
+	info, err := c.Info(context.Background())
+	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+}
+
+func alertsIn(t *testing.T, js jetstream.JetStream) []pipeline.Alert {
+	t.Helper()
+	n := int(msgs(js, natsutil.StreamAlerts))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := js.OrderedConsumer(ctx, natsutil.StreamAlerts, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []pipeline.Alert
+	for len(out) < n {
+		batch, err := c.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			var a pipeline.Alert
+			if err := json.Unmarshal(m.Data(), &a); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a)
+		}
+		if batch.Error() != nil {
+			t.Fatal(batch.Error())
+		}
+	}
+	return out
+}

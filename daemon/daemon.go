@@ -1,0 +1,284 @@
+// Package daemon wires Wirewatch together and runs it: the embedded (or an
+// external) NATS, the streams, the feed poller, the pipeline runner, the
+// topic watcher and the metrics endpoint. Run owns every goroutine it
+// starts and stops them in order: first the poller (no new input), then the
+// pipeline (in-flight articles finish or are left for redelivery), then the
+// watchers and the HTTP endpoint, then NATS.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/metrics"
+	"github.com/wirewatch/wirewatch/pipeline"
+	"github.com/wirewatch/wirewatch/pipeline/classify"
+	"github.com/wirewatch/wirewatch/pipeline/dedup"
+	"github.com/wirewatch/wirewatch/pipeline/normalize"
+	"github.com/wirewatch/wirewatch/pipeline/sink"
+	"github.com/wirewatch/wirewatch/pipeline/tag"
+	"github.com/wirewatch/wirewatch/sources"
+	"github.com/wirewatch/wirewatch/topics"
+)
+
+// Options are what Run needs besides the context.
+type Options struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	// Reload receives a value on SIGHUP: topic files are re-read.
+	Reload <-chan struct{}
+	// OnReady is called once everything runs, with the NATS URL clients
+	// (tail, demo's printer) connect to.
+	OnReady func(natsURL string)
+	// ShutdownTimeout bounds each step of the shutdown (default 10s).
+	ShutdownTimeout time.Duration
+}
+
+// Run runs the daemon until ctx is done or a component fails.
+func Run(ctx context.Context, o Options) error {
+	cfg, log := o.Config, o.Logger
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 10 * time.Second
+	}
+	m := metrics.New(o.Registry)
+	health := &metrics.Health{}
+
+	// Rules and feeds first: a bad topic file refuses to start.
+	set, err := LoadTopics(cfg)
+	if err != nil {
+		return err
+	}
+	gaz, err := LoadGazetteer(cfg)
+	if err != nil {
+		return err
+	}
+	feeds, err := Feeds(cfg)
+	if err != nil {
+		return err
+	}
+
+	httpSrv, err := metrics.Listen(cfg.HTTP.Listen, o.Registry, health, log)
+	if err != nil {
+		return err
+	}
+
+	var stack shutdownStack
+	defer stack.unwind(log, o.ShutdownTimeout)
+
+	natsURL := cfg.NATS.URL
+	if natsURL == "" {
+		store := filepath.Join(cfg.DataDir, "jetstream")
+		if err := os.MkdirAll(store, 0o750); err != nil {
+			return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+		}
+		emb, err := natsutil.StartEmbedded(natsutil.EmbeddedOptions{Listen: cfg.NATS.Listen, StoreDir: store, Logger: log})
+		if err != nil {
+			return err
+		}
+		stack.push("nats-server", func(context.Context) error { emb.Shutdown(); return nil })
+		natsURL = emb.ClientURL()
+		log.Info("embedded nats-server started", "url", natsURL, "store", store)
+	}
+	nc, err := natsutil.Connect(ClientOptions(cfg, natsURL, "wirewatch", log))
+	if err != nil {
+		return err
+	}
+	stack.push("nats-client", func(context.Context) error { return drain(nc) })
+	health.Alive = func() error {
+		if nc.IsClosed() {
+			return errors.New("NATS connection closed")
+		}
+		return nil
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	res, err := natsutil.EnsureResources(ctx, js, Limits(cfg))
+	if err != nil {
+		return err
+	}
+
+	failed := make(chan error, 8)
+	stack.run("http", failed, httpSrv.Serve)
+
+	classifier := classify.New(set, m, log)
+	if cfg.Topics != "" {
+		stack.run("topic-watcher", failed, func(ctx context.Context) error {
+			return classifier.Watch(ctx, cfg.Topics, classify.WatchOptions{Reload: o.Reload})
+		})
+	}
+	stages := append(Stages(log, dedup.NewKVStore(res.Dedup), classifier, gaz, m), sink.New(js, sink.Config{}, m))
+	chain := pipeline.Instrument(m, stages...)
+	runner, err := pipeline.NewRunner(ctx, js, pipeline.RunnerConfig{
+		Stream: natsutil.StreamIngest, Durable: "process", Chain: chain,
+		Workers: cfg.Pipeline.Workers, Metrics: m, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	stack.run("pipeline", failed, runner.Run)
+
+	fetcher := sources.NewFetcher(FetcherConfig(cfg))
+	poller := sources.NewPoller(sources.PollerConfig{
+		Feeds: feeds, Fetcher: fetcher, KV: res.Feeds, JS: js, Metrics: m, Logger: log,
+		Concurrency: cfg.Fetch.Concurrency, PerHostConcurrency: cfg.Fetch.PerHostConcurrency,
+		PerHostSpacing: cfg.Fetch.PerHostSpacing,
+	})
+	stack.run("poller", failed, poller.Run)
+
+	health.SetReady(true)
+	stack.push("readiness", func(context.Context) error { health.SetReady(false); return nil })
+	log.Info("wirewatch running", "feeds", len(feeds), "topics", len(set.Topics()), "nats", natsURL, "http", httpSrv.Addr())
+	if o.OnReady != nil {
+		o.OnReady(natsURL)
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return nil
+	case err := <-failed:
+		log.Error("component failed; shutting down", "err", err)
+		return err
+	}
+}
+
+// drain flushes what the client still has to send and closes it.
+func drain(nc *nats.Conn) error {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return err
+	}
+	<-closed
+	return nil
+}
+
+// Stages are the processing stages, in order, that the daemon runs before
+// its sink and `wirewatch inspect` runs offline: the same code either way.
+func Stages(log *slog.Logger, store dedup.Store, c *classify.Classifier, g *tag.Gazetteer, m *metrics.Metrics) []pipeline.Stage {
+	return []pipeline.Stage{normalize.New(log), dedup.New(store, m), c, tag.New(g)}
+}
+
+// Version is the module version the binary was built from ("dev" when
+// built from a work tree).
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// LoadTopics loads the configured topic file, or the default pack.
+func LoadTopics(cfg *config.Config) (*topics.Set, error) {
+	if cfg.Topics == "" {
+		return topics.Default(), nil
+	}
+	set, err := topics.LoadFile(cfg.Topics)
+	if err != nil {
+		return nil, fmt.Errorf("topics: %w", err)
+	}
+	return set, nil
+}
+
+// LoadGazetteer loads the configured gazetteer, or the shipped one.
+func LoadGazetteer(cfg *config.Config) (*tag.Gazetteer, error) {
+	if cfg.Gazetteer == "" {
+		return tag.Default(), nil
+	}
+	g, err := tag.LoadFile(cfg.Gazetteer)
+	if err != nil {
+		return nil, fmt.Errorf("gazetteer: %w", err)
+	}
+	return g, nil
+}
+
+// Feeds merges the configured feeds and the OPML file's, first one wins.
+func Feeds(cfg *config.Config) ([]sources.Feed, error) {
+	var out []sources.Feed
+	seen := map[string]bool{}
+	add := func(f sources.Feed) {
+		if seen[f.URL] {
+			return
+		}
+		seen[f.URL] = true
+		if f.Interval <= 0 {
+			f.Interval = cfg.Poll.Interval
+		}
+		f.MinInterval, f.MaxInterval = cfg.Poll.MinInterval, cfg.Poll.MaxInterval
+		f.MinInterval = min(f.MinInterval, f.Interval)
+		out = append(out, f)
+	}
+	for _, f := range cfg.Feeds {
+		add(sources.Feed{URL: f.URL, Name: f.Name, Group: f.Group, Interval: f.Interval})
+	}
+	if cfg.OPML != "" {
+		fh, err := os.Open(cfg.OPML)
+		if err != nil {
+			return nil, fmt.Errorf("opml: %w", err)
+		}
+		defer fh.Close()
+		list, err := sources.ParseOPML(fh)
+		if err != nil {
+			return nil, fmt.Errorf("opml %s: %w", cfg.OPML, err)
+		}
+		for _, f := range list {
+			add(f)
+		}
+	}
+	return out, nil
+}
+
+// FetcherConfig maps the config to the fetcher's.
+func FetcherConfig(cfg *config.Config) sources.FetcherConfig {
+	return sources.FetcherConfig{
+		Timeout:       cfg.Fetch.Timeout,
+		MaxBodySize:   cfg.Fetch.MaxBodyBytes,
+		UserAgent:     cfg.Fetch.UserAgent,
+		Version:       Version(),
+		AllowNetworks: cfg.AllowedNetworks(),
+	}
+}
+
+// Limits maps the config to stream limits.
+func Limits(cfg *config.Config) natsutil.Limits {
+	r := cfg.Retention
+	return natsutil.Limits{
+		Replicas:     cfg.NATS.Replicas,
+		IngestMaxAge: r.IngestMaxAge, IngestMaxBytes: r.IngestMaxBytes,
+		ArticlesMaxAge: r.ArticlesMaxAge, ArticlesMaxBytes: r.ArticlesMaxBytes,
+		AlertsMaxAge: r.AlertsMaxAge, AlertsMaxBytes: r.AlertsMaxBytes,
+		DedupHorizon: cfg.Pipeline.DedupHorizon,
+	}
+}
+
+// ClientOptions maps the config to NATS client options, reading secrets
+// from the environment variables the config names.
+func ClientOptions(cfg *config.Config, url, name string, log *slog.Logger) natsutil.ClientOptions {
+	o := natsutil.ClientOptions{
+		URL: url, Name: name, Credentials: cfg.NATS.Credentials, User: cfg.NATS.User,
+		CA: cfg.NATS.TLS.CA, Cert: cfg.NATS.TLS.Cert, Key: cfg.NATS.TLS.Key, Logger: log,
+	}
+	if cfg.NATS.PasswordEnv != "" {
+		o.Password = os.Getenv(cfg.NATS.PasswordEnv)
+	}
+	if cfg.NATS.TokenEnv != "" {
+		o.Token = os.Getenv(cfg.NATS.TokenEnv)
+	}
+	return o
+}

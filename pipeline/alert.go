@@ -1,0 +1,47 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// AlertVersion is the version of the Alert wire format (JSON).
+const AlertVersion = 1
+
+// Alert says that an article matched a topic. It is published on
+// ww.alert.<topic>.<severity> with Nats-Msg-Id = ID, so a redelivered
+// article never produces a second alert.
+type Alert struct {
+	Version  int       `json:"v"`
+	ID       string    `json:"id"`
+	Topic    string    `json:"topic"`
+	Score    float64   `json:"score"`
+	Severity string    `json:"severity"` // normal, high
+	Matches  []Match   `json:"matches"`
+	Branch   string    `json:"branch,omitempty"`
+	Created  time.Time `json:"created"`
+	// Topics lists every topic the article is tagged with, for context.
+	Topics  []string     `json:"topics,omitempty"`
+	Article AlertArticle `json:"article"`
+}
+
+// AlertArticle is the part of the article an alert carries.
+type AlertArticle struct {
+	ID        string    `json:"id"`
+	URL       string    `json:"url"`
+	Title     string    `json:"title"`
+	Feed      string    `json:"feed"`
+	Group     string    `json:"group,omitempty"`
+	Published time.Time `json:"published,omitzero"`
+	Fetched   time.Time `json:"fetched,omitzero"`
+	Language  string    `json:"language,omitempty"`
+	Summary   string    `json:"summary,omitempty"`
+	Entities  []Entity  `json:"entities,omitempty"`
+}
+
+// AlertID is the deterministic id of the alert for an article and a topic.
+func AlertID(articleID, topic string) string {
+	sum := sha256.Sum256([]byte(articleID + "\x00" + topic))
+	return hex.EncodeToString(sum[:16])
+}

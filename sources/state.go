@@ -1,0 +1,138 @@
+package sources
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wirewatch/wirewatch/internal/natsutil"
+)
+
+// minSeen is the least number of published item keys a State remembers.
+const minSeen = 500
+
+// State is what survives restarts about one feed. It is stored as JSON in
+// the KV bucket natsutil.BucketFeeds under Feed.Key().
+type State struct {
+	URL          string `json:"url,omitempty"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	// Errors counts consecutive failed polls (0 after a success).
+	Errors     int    `json:"errors,omitempty"`
+	LastError  string `json:"last_error,omitempty"`
+	LastReason string `json:"last_reason,omitempty"`
+
+	NextPoll    time.Time `json:"next_poll,omitzero"`
+	LastPoll    time.Time `json:"last_poll,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// Interval is the current adaptive poll interval.
+	Interval time.Duration `json:"interval,omitempty"`
+
+	// Seen holds the keys of items already published, oldest first,
+	// bounded to max(2 × items in the last feed, 500).
+	Seen []string `json:"seen,omitempty"`
+}
+
+// StateName is the feed state label used by the FeedsByState metric.
+func (s *State) StateName() string {
+	switch {
+	case s.Errors >= failingAfter:
+		return "failing"
+	case s.Errors > 0:
+		return "backing_off"
+	}
+	return "ok"
+}
+
+// failingAfter is the number of consecutive errors that makes a feed
+// "failing" rather than "backing_off".
+const failingAfter = 5
+
+// remember records keys (the items of the current feed, in feed order,
+// new and old) as the most recent, keeping max(2×len(current), 500).
+func (s *State) remember(current []string, itemsInFeed int) {
+	in := make(map[string]bool, len(current))
+	for _, k := range current {
+		in[k] = true
+	}
+	seen := slices.DeleteFunc(slices.Clone(s.Seen), func(k string) bool { return in[k] })
+	for _, k := range current {
+		if in[k] {
+			seen = append(seen, k)
+			delete(in, k) // once
+		}
+	}
+	limit := max(2*itemsInFeed, minSeen)
+	if len(seen) > limit {
+		seen = slices.Clone(seen[len(seen)-limit:])
+	}
+	s.Seen = seen
+}
+
+// StateStore reads and writes feed state in a JetStream KV bucket.
+type StateStore struct {
+	kv jetstream.KeyValue
+}
+
+// NewStateStore wraps the feed-state bucket.
+func NewStateStore(kv jetstream.KeyValue) *StateStore { return &StateStore{kv: kv} }
+
+// Get returns the state of the feed with this key; found is false (and
+// the state zero) when there is none yet.
+func (s *StateStore) Get(ctx context.Context, key string) (st State, found bool, err error) {
+	e, err := s.kv.Get(ctx, key)
+	if natsutil.IsNotFound(err) {
+		return State{}, false, nil
+	}
+	if err != nil {
+		return State{}, false, fmt.Errorf("feed state %s: %w", key, err)
+	}
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		return State{}, false, fmt.Errorf("feed state %s: decode: %w", key, err)
+	}
+	return st, true, nil
+}
+
+// Put stores the state of the feed with this key.
+func (s *StateStore) Put(ctx context.Context, key string, st State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("feed state %s: encode: %w", key, err)
+	}
+	if _, err := s.kv.Put(ctx, key, b); err != nil {
+		return fmt.Errorf("feed state %s: %w", key, err)
+	}
+	return nil
+}
+
+// All returns every stored state by key, reading the bucket in one pass
+// (for start-up with many feeds). Entries that do not decode are skipped.
+func (s *StateStore) All(ctx context.Context) (map[string]State, error) {
+	w, err := s.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("feed states: %w", err)
+	}
+	defer func() { _ = w.Stop() }()
+	out := map[string]State{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("feed states: %w", ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return out, nil
+			}
+			if e == nil { // initial values done
+				return out, nil
+			}
+			var st State
+			if json.Unmarshal(e.Value(), &st) == nil {
+				out[e.Key()] = st
+			}
+		}
+	}
+}
