@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,7 +138,7 @@ func Default() Config {
 			PerHostSpacing:     time.Second,
 		},
 		Poll:     Poll{Interval: 5 * time.Minute, MinInterval: time.Minute, MaxInterval: 6 * time.Hour},
-		Pipeline: Pipeline{Workers: 4, DedupHorizon: 7 * 24 * time.Hour},
+		Pipeline: Pipeline{Workers: 16, DedupHorizon: 7 * 24 * time.Hour},
 	}
 }
 
@@ -337,5 +339,8 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	if c.Pipeline.DedupHorizon < time.Minute {
 		bad("pipeline.dedup_horizon", "%v is too short (at least 1m)", c.Pipeline.DedupHorizon)
 	}
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
 	return ps
 }

@@ -184,6 +184,21 @@ func Version() string {
 	return "dev"
 }
 
+// OfflineChain is what `wirewatch inspect` runs: the daemon's stages, with
+// duplicates remembered in memory for the run, and no sink.
+func OfflineChain(cfg *config.Config, log *slog.Logger) (pipeline.Chain, error) {
+	set, err := LoadTopics(cfg)
+	if err != nil {
+		return nil, err
+	}
+	gaz, err := LoadGazetteer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.NewUnregistered()
+	return pipeline.Chain(Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m)), nil
+}
+
 // LoadTopics loads the configured topic file, or the default pack.
 func LoadTopics(cfg *config.Config) (*topics.Set, error) {
 	if cfg.Topics == "" {

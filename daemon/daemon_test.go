@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +20,6 @@ import (
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
-	"github.com/wirewatch/wirewatch/pipeline/classify"
-	"github.com/wirewatch/wirewatch/pipeline/dedup"
 	"github.com/wirewatch/wirewatch/sources"
 )
 
@@ -180,32 +176,11 @@ func readAlerts(t *testing.T, js jetstream.JetStream) (alerts []pipeline.Alert, 
 
 func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	v, err := metrics.Sum(reg, name, labels)
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for k, v := range labels {
-				found := false
-				for _, lp := range m.GetLabel() {
-					if lp.GetName() == k && lp.GetValue() == v {
-						found = true
-					}
-				}
-				if !found {
-					continue next
-				}
-			}
-			total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return total
+	return v
 }
 
 // expectedTopics runs the offline stages (what `inspect` runs) over the
@@ -221,11 +196,10 @@ func expectedTopics(t *testing.T, feedURL string, items []feedtest.Item) map[str
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	set, _ := daemon.LoadTopics(&cfg)
-	gaz, _ := daemon.LoadGazetteer(&cfg)
-	m := metrics.NewUnregistered()
-	log := slog.New(slog.DiscardHandler)
-	chain := pipeline.Chain(daemon.Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m))
+	chain, err := daemon.OfflineChain(&cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string][]string{}
 	for _, a := range arts {
 		if err := chain.Process(context.Background(), a); err != nil {
@@ -369,6 +343,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-var _ = io.Discard
-var _ = os.Getenv

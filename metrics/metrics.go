@@ -24,7 +24,6 @@ type Metrics struct {
 
 	// pipeline
 	StageProcessed *prometheus.CounterVec   // stage
-	StageDropped   *prometheus.CounterVec   // stage, reason
 	StageErrors    *prometheus.CounterVec   // stage, reason
 	StageDuration  *prometheus.HistogramVec // stage
 	ConsumerLag    *prometheus.GaugeVec     // consumer
@@ -73,10 +72,6 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wirewatch_stage_processed_total",
 			Help: "Articles processed by each pipeline stage.",
 		}, []string{"stage"}),
-		StageDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wirewatch_stage_dropped_total",
-			Help: "Articles a stage dropped, by reason.",
-		}, []string{"stage", "reason"}),
 		StageErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wirewatch_stage_errors_total",
 			Help: "Stage errors by reason (permanent ones are terminated, others redelivered).",
@@ -117,7 +112,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(
 		m.Fetches, m.FetchDuration, m.FetchBytes, m.ItemsParsed, m.ArticlesPublish,
-		m.FeedsByState, m.FeedErrors, m.StageProcessed, m.StageDropped, m.StageErrors,
+		m.FeedsByState, m.FeedErrors, m.StageProcessed, m.StageErrors,
 		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.Duplicates, m.TopicMatches,
 		m.Alerts, m.ArticlesStored, m.TopicReloads,
 		collectors.NewGoCollector(),

@@ -79,6 +79,9 @@ type TopicMatch struct {
 	Name    string  `json:"name"`
 	Score   float64 `json:"score"`
 	Matches []Match `json:"matches"`
+	// Severity is "high" when the score reaches the topic's severity
+	// threshold, else "normal"; alerts are published under it.
+	Severity string `json:"severity,omitempty"`
 	// Branch is the query branch that fired, in query syntax.
 	Branch string `json:"branch,omitempty"`
 }

@@ -10,34 +10,13 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/corpus"
 )
 
 // knownReasons are the reasons Parse may give.
 var knownReasons = map[string]bool{
 	ReasonParse: true, ReasonNotAFeed: true, ReasonCharset: true, ReasonTooLarge: true, ReasonIO: true, ReasonNotText: true,
-}
-
-// datasetsDir finds ../shared/datasets relative to the repository root, or
-// $WIREWATCH_DATASETS. Absent: skip with the reason, or fail when CI=true.
-func datasetsDir(t *testing.T, sub string) string {
-	t.Helper()
-	dir := os.Getenv("WIREWATCH_DATASETS")
-	if dir == "" {
-		root, err := filepath.Abs("..")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(root, "..", "shared", "datasets")
-	}
-	dir = filepath.Join(dir, sub)
-	if _, err := os.Stat(dir); err != nil {
-		msg := "real-feed corpus not found at " + dir + " (set WIREWATCH_DATASETS to the datasets folder): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dir
 }
 
 // parseWithin runs Parse with a deadline, so a hang fails the test instead
@@ -65,7 +44,7 @@ func parseWithin(t *testing.T, d time.Duration, body []byte, feed Feed) (int, er
 }
 
 func TestRealFeedCorpus(t *testing.T) {
-	dir := datasetsDir(t, "feeds")
+	dir := corpus.Dataset(t, "feeds")
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {

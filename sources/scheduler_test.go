@@ -17,7 +17,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
@@ -218,27 +217,23 @@ func fastFeed(url string) Feed {
 	return Feed{URL: url, Interval: 100 * time.Millisecond, MinInterval: 50 * time.Millisecond, MaxInterval: 200 * time.Millisecond}
 }
 
-// counter reads a counter or gauge. (prometheus/testutil would do, but it
-// needs a module go.sum does not hold yet.)
-func counter(m prometheus.Metric) float64 {
-	var d dto.Metric
-	if err := m.Write(&d); err != nil {
-		panic(err)
+// metric reads a metric of reg by name and labels, the way a dashboard
+// would (metrics.Sum).
+func metric(t *testing.T, reg prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
+	v, err := metrics.Sum(reg, name, labels)
+	if err != nil {
+		t.Fatal(err)
 	}
-	switch {
-	case d.Counter != nil:
-		return d.Counter.GetValue()
-	case d.Gauge != nil:
-		return d.Gauge.GetValue()
-	}
-	panic("not a counter or gauge")
+	return v
 }
 
 func TestPollerPublishesOncePerItem(t *testing.T) {
 	env := newEnv(t)
 	fs := newFeedServer(t, "alpha", "beta", "gamma")
 	feed := fastFeed(fs.URL + "/feed.xml")
-	m := metrics.New(prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
 	cfg := PollerConfig{
 		Feeds: []Feed{feed}, Fetcher: testFetcher(FetcherConfig{}), KV: env.res.Feeds, JS: env.js,
 		Metrics: m, PerHostSpacing: time.Millisecond,
@@ -285,12 +280,13 @@ func TestPollerPublishesOncePerItem(t *testing.T) {
 	if n := ingestCount(t, env.js); n != 4 {
 		t.Fatalf("after new item: %d messages, want 4", n)
 	}
-	if n := counter(m.ArticlesPublish.WithLabelValues("new")); n != 4 {
+	if n := metric(t, reg, "wirewatch_articles_published_total", map[string]string{"result": "new"}); n != 4 {
 		t.Errorf("published new = %v, want 4", n)
 	}
-	if counter(m.Fetches.WithLabelValues("not_modified", "")) < 4 || counter(m.Fetches.WithLabelValues("ok", "")) != 2 {
-		t.Errorf("fetch counters: ok=%v not_modified=%v", counter(m.Fetches.WithLabelValues("ok", "")),
-			counter(m.Fetches.WithLabelValues("not_modified", "")))
+	fetchesOK := metric(t, reg, "wirewatch_fetches_total", map[string]string{"result": "ok", "reason": ""})
+	notModified := metric(t, reg, "wirewatch_fetches_total", map[string]string{"result": "not_modified", "reason": ""})
+	if notModified < 4 || fetchesOK != 2 {
+		t.Errorf("fetch counters: ok=%v not_modified=%v", fetchesOK, notModified)
 	}
 	stop()
 
@@ -298,15 +294,20 @@ func TestPollerPublishesOncePerItem(t *testing.T) {
 	// every poll gets the full feed: nothing is published twice, and not
 	// even offered to JetStream (Seen, not the Msg-Id window, stops it).
 	fs.setConditional(false)
-	m2 := metrics.New(prometheus.NewRegistry())
+	reg2 := prometheus.NewRegistry()
+	m2 := metrics.New(reg2)
 	cfg.Metrics = m2
 	before := fs.requests.Load()
 	runPoller(t, cfg)
-	waitFor(t, "3 full fetches after restart", func() bool { return counter(m2.Fetches.WithLabelValues("ok", "")) >= 3 })
+	waitFor(t, "3 full fetches after restart", func() bool {
+		return metric(t, reg2, "wirewatch_fetches_total", map[string]string{"result": "ok", "reason": ""}) >= 3
+	})
 	if n := ingestCount(t, env.js); n != 4 {
 		t.Errorf("after restart: %d messages, want 4", n)
 	}
-	if n, d := counter(m2.ArticlesPublish.WithLabelValues("new")), counter(m2.ArticlesPublish.WithLabelValues("duplicate")); n != 0 || d != 0 {
+	n := metric(t, reg2, "wirewatch_articles_published_total", map[string]string{"result": "new"})
+	d := metric(t, reg2, "wirewatch_articles_published_total", map[string]string{"result": "duplicate"})
+	if n != 0 || d != 0 {
 		t.Errorf("after restart published new=%v duplicate=%v, want 0/0", n, d)
 	}
 	if fs.requests.Load() <= before {
@@ -350,7 +351,8 @@ func TestPollerFailuresBackOff(t *testing.T) {
 		return Feed{URL: srv.URL + p, Interval: 100 * time.Millisecond, MinInterval: 50 * time.Millisecond, MaxInterval: 400 * time.Millisecond}
 	}
 	ok, malformed, five, hang, limited := mk("/healthy"), mk("/malformed"), mk("/500"), mk("/hang"), mk("/429")
-	m := metrics.New(prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
 	var logs syncBuffer
 	_, done := runPoller(t, PollerConfig{
 		Feeds:   []Feed{ok, malformed, five, hang, limited},
@@ -376,10 +378,10 @@ func TestPollerFailuresBackOff(t *testing.T) {
 		if st.LastReason != c.reason {
 			t.Errorf("%s: last reason %q, want %q", c.f.URL, st.LastReason, c.reason)
 		}
-		if n := counter(m.FeedErrors.WithLabelValues(c.reason)); n < 1 {
+		if n := metric(t, reg, "wirewatch_feed_errors_total", map[string]string{"reason": c.reason}); n < 1 {
 			t.Errorf("FeedErrors{%s} = %v", c.reason, n)
 		}
-		if n := counter(m.Fetches.WithLabelValues("error", c.reason)); n < 1 {
+		if n := metric(t, reg, "wirewatch_fetches_total", map[string]string{"result": "error", "reason": c.reason}); n < 1 {
 			t.Errorf("Fetches{error,%s} = %v", c.reason, n)
 		}
 		gap := st.NextPoll.Sub(st.LastPoll)
@@ -394,7 +396,7 @@ func TestPollerFailuresBackOff(t *testing.T) {
 			t.Errorf("%s: %d errors, next poll %v after the last, want about %v", c.reason, st.Errors, gap, want)
 		}
 	}
-	if n := counter(m.FeedsByState.WithLabelValues("failing")); n < 1 {
+	if n := metric(t, reg, "wirewatch_feeds", map[string]string{"state": "failing"}); n < 1 {
 		t.Errorf("FeedsByState{failing} = %v", n)
 	}
 	if s := logs.String(); !strings.Contains(s, "feed poll failed") || !strings.Contains(s, "reason=http_5xx") || !strings.Contains(s, srv.URL+"/500") {
@@ -416,7 +418,7 @@ func TestPollerFailuresBackOff(t *testing.T) {
 	recovered.Store(true)
 	waitFor(t, "500 feed recovered", func() bool { return feedState(t, env.res.Feeds, five).Errors == 0 })
 	// ok: the healthy and the recovered feed; the other three keep failing.
-	waitFor(t, "2 feeds ok", func() bool { return counter(m.FeedsByState.WithLabelValues("ok")) == 2 })
+	waitFor(t, "2 feeds ok", func() bool { return metric(t, reg, "wirewatch_feeds", map[string]string{"state": "ok"}) == 2 })
 	if !strings.Contains(logs.String(), "feed recovered") {
 		t.Error("recovery not logged")
 	}
@@ -440,7 +442,8 @@ func TestPollerPublishFailureRetries(t *testing.T) {
 	}
 	fs := newFeedServer(t, "one", "two")
 	feed := fastFeed(fs.URL + "/f")
-	m := metrics.New(prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
 	runPoller(t, PollerConfig{Feeds: []Feed{feed}, Fetcher: testFetcher(FetcherConfig{}), KV: kv, JS: js, Metrics: m, PerHostSpacing: time.Millisecond})
 
 	waitFor(t, "a failed publish", func() bool { return feedState(t, kv, feed).Errors >= 1 })
@@ -448,7 +451,8 @@ func TestPollerPublishFailureRetries(t *testing.T) {
 	if st.LastReason != ReasonPublish || len(st.Seen) != 0 || st.ETag != "" {
 		t.Errorf("state after failed publish: %+v", st)
 	}
-	if counter(m.ArticlesPublish.WithLabelValues("error")) < 1 || counter(m.FeedErrors.WithLabelValues(ReasonPublish)) < 1 {
+	if metric(t, reg, "wirewatch_articles_published_total", map[string]string{"result": "error"}) < 1 ||
+		metric(t, reg, "wirewatch_feed_errors_total", map[string]string{"reason": ReasonPublish}) < 1 {
 		t.Error("publish error not counted")
 	}
 	if _, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{}); err != nil {

@@ -61,6 +61,7 @@ func Follow(ctx context.Context, js jetstream.JetStream, o Options, w io.Writer)
 	defer it.Stop()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	p := NewPrinter(w, o.JSON)
 	n := 0
 	for {
 		m, err := it.Next()
@@ -70,7 +71,7 @@ func Follow(ctx context.Context, js jetstream.JetStream, o Options, w io.Writer)
 			}
 			return fmt.Errorf("follow %s: %w", natsutil.StreamAlerts, err)
 		}
-		if err := Print(w, m.Data(), o.JSON); err != nil {
+		if err := p.Print(m.Data()); err != nil {
 			return err
 		}
 		n++
@@ -80,22 +81,55 @@ func Follow(ctx context.Context, js jetstream.JetStream, o Options, w io.Writer)
 	}
 }
 
-// Print writes one alert: the JSON as stored (one line) or a text line.
-func Print(w io.Writer, data []byte, asJSON bool) error {
+// Printer writes alerts. In text mode an article that matched several
+// topics is shown once, with one short line for each further topic, since
+// its alerts arrive together.
+type Printer struct {
+	w      io.Writer
+	json   bool
+	recent map[string]bool
+	order  []string
+}
+
+// recentArticles is how many article ids the printer remembers.
+const recentArticles = 512
+
+// NewPrinter returns a printer writing to w, as JSON Lines when asJSON.
+func NewPrinter(w io.Writer, asJSON bool) *Printer {
+	return &Printer{w: w, json: asJSON, recent: map[string]bool{}}
+}
+
+// Print writes one alert: the JSON as stored (one line), or text.
+func (p *Printer) Print(data []byte) error {
 	var a pipeline.Alert
 	if err := json.Unmarshal(data, &a); err != nil {
 		return fmt.Errorf("decode alert: %w", err)
 	}
-	if asJSON {
+	if p.json {
 		line, err := json.Marshal(&a)
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(w, "%s\n", line)
+		_, err = fmt.Fprintf(p.w, "%s\n", line)
 		return err
 	}
-	_, err := io.WriteString(w, Format(&a))
+	text := Format(&a)
+	if p.recent[a.Article.ID] {
+		text = FormatMore(&a)
+	} else {
+		p.remember(a.Article.ID)
+	}
+	_, err := io.WriteString(p.w, text)
 	return err
+}
+
+func (p *Printer) remember(id string) {
+	p.recent[id] = true
+	p.order = append(p.order, id)
+	if len(p.order) > recentArticles {
+		delete(p.recent, p.order[0])
+		p.order = p.order[1:]
+	}
 }
 
 // Format renders an alert as two lines: when, topic, score, source and
@@ -106,7 +140,27 @@ func Format(a *pipeline.Alert) string {
 	if when.IsZero() {
 		when = a.Created
 	}
-	var why []string
+	return fmt.Sprintf("%s %s %-20s %.2f  %-24s %s\n      why: %s\n      %s\n",
+		when.Local().Format("15:04:05"), mark(a), Clean(a.Topic), a.Score,
+		clip(Clean(a.Article.Feed), 24), Clean(a.Article.Title),
+		why(a), Clean(a.Article.URL))
+}
+
+// FormatMore renders a further topic of an article already shown.
+func FormatMore(a *pipeline.Alert) string {
+	return fmt.Sprintf("       %s+%-20s %.2f  why: %s\n", mark(a), Clean(a.Topic), a.Score, why(a))
+}
+
+func mark(a *pipeline.Alert) string {
+	if a.Severity == "high" {
+		return "!"
+	}
+	return " "
+}
+
+// why lists up to five distinct matched words with their field.
+func why(a *pipeline.Alert) string {
+	var out []string
 	seen := map[string]bool{}
 	for _, m := range a.Matches {
 		k := strings.ToLower(m.Text) + "/" + m.Field
@@ -114,19 +168,12 @@ func Format(a *pipeline.Alert) string {
 			continue
 		}
 		seen[k] = true
-		why = append(why, fmt.Sprintf("%q in %s", Clean(m.Text), m.Field))
-		if len(why) == 5 {
+		out = append(out, fmt.Sprintf("%q (%s)", Clean(m.Text), m.Field))
+		if len(out) == 5 {
 			break
 		}
 	}
-	mark := " "
-	if a.Severity == "high" {
-		mark = "!"
-	}
-	return fmt.Sprintf("%s %s %-20s %.2f  %-24s %s\n      why: %s  %s\n",
-		when.Local().Format("15:04:05"), mark, Clean(a.Topic), a.Score,
-		clip(Clean(a.Article.Feed), 24), Clean(a.Article.Title),
-		strings.Join(why, ", "), Clean(a.Article.URL))
+	return strings.Join(out, ", ")
 }
 
 // Clean removes control characters (which include the ESC that starts a

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/internal/fold"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
@@ -24,7 +25,7 @@ func syntheticTopics(tb testing.TB, arts []*pipeline.Article, n int) []Topic {
 	tb.Helper()
 	freq := map[string]int{}
 	for _, a := range arts {
-		for _, w := range fold.Words(a.Title + " " + a.Text) {
+		for _, w := range fold.Words(a.Title + " " + a.Content) {
 			if len(w) >= 4 && !strings.ContainsAny(w, "0123456789") {
 				freq[w]++
 			}
@@ -81,10 +82,10 @@ func syntheticTopics(tb testing.TB, arts []*pipeline.Article, n int) []Topic {
 }
 
 func BenchmarkMatch(b *testing.B) {
-	arts := loadRSS(b, benchArticles)
+	arts := corpus.RSSArticles(b, benchArticles)
 	var bytes int64
 	for _, a := range arts {
-		bytes += int64(len(a.Title) + len(a.Text))
+		bytes += int64(len(a.Title) + len(a.Content))
 	}
 	for _, n := range []int{10, 100, 1000} {
 		set, err := Compile(syntheticTopics(b, arts, n))

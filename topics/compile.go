@@ -463,3 +463,19 @@ func (t *wordTrie) match(w string, out []int32) []int32 {
 	}
 	return out
 }
+
+// DefaultSeverityThreshold is the score from which an alert is high
+// severity when the topic sets no severity_threshold.
+const DefaultSeverityThreshold = 0.8
+
+// severity is "high" from the topic's severity threshold, else "normal".
+func (t *Topic) severity(score float64) string {
+	st := t.SeverityThreshold
+	if st == 0 {
+		st = max(DefaultSeverityThreshold, t.Threshold)
+	}
+	if score >= st {
+		return "high"
+	}
+	return "normal"
+}

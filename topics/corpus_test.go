@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/corpus"
 )
 
 // TestCorpusCounts runs the default pack over every entry of
@@ -19,7 +21,7 @@ func TestCorpusCounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads the whole rss-2026-01 dataset")
 	}
-	arts := loadRSS(t, 0)
+	arts := corpus.RSSArticles(t, 0)
 	set := Default()
 	counts := map[string]int{}
 	tagged := map[string][]int{}
@@ -75,7 +77,7 @@ func TestCorpusCounts(t *testing.T) {
 					why = fmt.Sprintf("%.2f [%s]", x.Score, strings.Join(terms, ", "))
 				}
 			}
-			fmt.Fprintf(&s, "%2d. %s | %.160s\n      %s\n", k+1, a.Title, a.Text, why)
+			fmt.Fprintf(&s, "%2d. %s | %.160s\n      %s\n", k+1, a.Title, a.Content, why)
 		}
 		t.Log("\n" + s.String())
 	}

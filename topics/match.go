@@ -53,6 +53,7 @@ type scratch struct {
 	arena        []span
 	ev           []int32
 	evh          []hit
+	toks         []fold.Token // the words of the field being scanned
 	feed         []string
 	feedDone     bool
 	feedName     string
@@ -164,11 +165,12 @@ func (m *matcher) scan(sc *scratch, s string, field uint8) {
 	if s == "" {
 		return
 	}
-	toks := fold.Tokens(s)
+	sc.toks = fold.AppendTokens(sc.toks[:0], s)
+	toks := sc.toks
+	defer clear(toks) // keep no article alive in the pool
 	sc.active = sc.active[:0]
 	for i, tk := range toks {
-		w := canon(tk.Word)
-		atoms := m.words.match(w, sc.atoms[:0])
+		atoms := m.words.match(tk.Word, sc.atoms[:0])
 		sc.atoms = atoms
 		if len(atoms) == 0 {
 			sc.active = sc.active[:0]
@@ -357,9 +359,11 @@ func sortSpans(ss []span) int32 {
 func (sc *scratch) feedHas(ws []Word) bool {
 	if !sc.feedDone {
 		sc.feedDone = true
-		for _, t := range fold.Tokens(sc.feedName) {
-			sc.feed = append(sc.feed, canon(t.Word))
+		sc.toks = fold.AppendTokens(sc.toks[:0], sc.feedName)
+		for _, t := range sc.toks {
+			sc.feed = append(sc.feed, t.Word)
 		}
+		clear(sc.toks)
 	}
 	for i := 0; i+len(ws) <= len(sc.feed); i++ {
 		ok := true
@@ -429,10 +433,12 @@ func (sc *scratch) explain(m *matcher, t *ctopic) pipeline.TopicMatch {
 		}
 		raw += weightRepeat * float64(min(a.occurrences-1, maxRepeats))
 	}
+	score := Score(raw)
 	tm := pipeline.TopicMatch{
-		Name:   t.Name,
-		Score:  Score(raw),
-		Branch: branch.String(),
+		Name:     t.Name,
+		Score:    score,
+		Severity: t.severity(score),
+		Branch:   branch.String(),
 	}
 	n := min(len(evh), MaxMatches)
 	tm.Matches = make([]pipeline.Match, n)

@@ -581,9 +581,8 @@ func chunkWords(c string, pos int) ([]Word, error) {
 	}
 	out := make([]Word, len(toks))
 	for i, tk := range toks {
-		out[i] = Word{Text: canon(tk.Word)}
+		out[i] = Word{Text: tk.Word}
 	}
-	out = stable(out)
 	if prefix {
 		if len(out) == 0 || utf8.RuneCountInString(out[len(out)-1].Text) < MinPrefix {
 			start := 0
@@ -596,57 +595,4 @@ func chunkWords(c string, pos int) ([]Word, error) {
 		out[len(out)-1].Prefix = true
 	}
 	return out, nil
-}
-
-// stable re-tokenizes folded words until they no longer change, so that
-// printing a term and parsing it again gives the same words even where
-// folding leaves a character that splits a word (a spacing mark left by a
-// decomposition).
-func stable(ws []Word) []Word {
-	for range 4 {
-		changed := false
-		out := ws[:0:0]
-		for _, w := range ws {
-			toks := fold.Tokens(w.Text)
-			if len(toks) == 1 && canon(toks[0].Word) == w.Text {
-				out = append(out, w)
-				continue
-			}
-			changed = true
-			for _, t := range toks {
-				out = append(out, Word{Text: canon(t.Word)})
-			}
-		}
-		ws = out
-		if !changed {
-			break
-		}
-	}
-	return ws
-}
-
-// canon returns the canonical form of a word folded by fold.Tokens: folded
-// again until stable, since folding is not always idempotent for non-ASCII
-// words (ẞ folds to ß, which folds to ss). Queries and articles both go
-// through it, so they match alike and a printed query parses back to the
-// same words.
-func canon(w string) string {
-	for range 3 {
-		ascii := true
-		for i := 0; i < len(w); i++ {
-			if w[i] >= utf8.RuneSelf {
-				ascii = false
-				break
-			}
-		}
-		if ascii {
-			return w
-		}
-		w2 := fold.Word(w)
-		if w2 == w {
-			return w
-		}
-		w = w2
-	}
-	return w
 }

@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/daemon"
-	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
-	"github.com/wirewatch/wirewatch/pipeline/classify"
-	"github.com/wirewatch/wirewatch/pipeline/dedup"
 	"github.com/wirewatch/wirewatch/sources"
 )
 
@@ -57,16 +54,10 @@ func cmdInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	set, err := daemon.LoadTopics(cfg)
+	chain, err := daemon.OfflineChain(cfg, log)
 	if err != nil {
 		return err
 	}
-	gaz, err := daemon.LoadGazetteer(cfg)
-	if err != nil {
-		return err
-	}
-	m := metrics.NewUnregistered()
-	chain := pipeline.Chain(daemon.Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m))
 	fetcher := sources.NewFetcher(daemon.FetcherConfig(cfg))
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)

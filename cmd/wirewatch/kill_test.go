@@ -22,10 +22,7 @@ import (
 	"github.com/wirewatch/wirewatch/daemon"
 	"github.com/wirewatch/wirewatch/internal/feedtest"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
-	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
-	"github.com/wirewatch/wirewatch/pipeline/classify"
-	"github.com/wirewatch/wirewatch/pipeline/dedup"
 	"github.com/wirewatch/wirewatch/sources"
 )
 
@@ -233,11 +230,10 @@ func expectedAlerts(t *testing.T, feedURL string, items []feedtest.Item) map[str
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	set, _ := daemon.LoadTopics(&cfg)
-	gaz, _ := daemon.LoadGazetteer(&cfg)
-	m := metrics.NewUnregistered()
-	log := slog.New(slog.DiscardHandler)
-	chain := pipeline.Chain(daemon.Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m))
+	chain, err := daemon.OfflineChain(&cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]bool{}
 	for _, a := range arts {
 		if err := chain.Process(context.Background(), a); err != nil {

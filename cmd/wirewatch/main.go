@@ -21,6 +21,8 @@ Usage:
   wirewatch tail    [--config F | --nats URL] [--topic T ...] [--all | --since 1h] [--json]
   wirewatch inspect [--config F] [--text] SOURCE...      run the stages offline on files, dirs, URLs
   wirewatch check   --config F                           validate config, feeds and topic rules
+  wirewatch topics  COMMAND                              work with topic rules (wirewatch topics help)
+  wirewatch eval    COMMAND                              evaluations on public datasets (wirewatch eval help)
   wirewatch version
 `
 
@@ -43,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"tail":    cmdTail,
 		"inspect": cmdInspect,
 		"check":   cmdCheck,
+		"topics":  cmdTopics,
+		"eval":    cmdEval,
 		"version": func(context.Context, []string, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "wirewatch", daemon.Version())
 			return nil

@@ -19,30 +19,6 @@ import (
 	"github.com/wirewatch/wirewatch/topics"
 )
 
-// counter reads a counter of the registry by name and labels.
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
-
 func topicNames(a *pipeline.Article) []string {
 	var out []string
 	for _, t := range a.Topics {
@@ -92,13 +68,11 @@ topics:
 	if len(a.Topics[0].Matches) == 0 || a.Topics[0].Branch == "" {
 		t.Errorf("no evidence: %+v", a.Topics[0])
 	}
-	for _, name := range []string{"talks", "ceasefire"} {
-		if got := counter(t, reg, "wirewatch_topic_matches_total", map[string]string{"topic": name}); got != 1 {
-			t.Errorf("topic_matches{%s} = %v, want 1", name, got)
+	for name, want := range map[string]float64{"talks": 1, "ceasefire": 1, "low": 0} {
+		got, err := metrics.Sum(reg, "wirewatch_topic_matches_total", map[string]string{"topic": name})
+		if err != nil || got != want {
+			t.Errorf("topic_matches{%s} = %v, %v; want %v", name, got, err, want)
 		}
-	}
-	if got := counter(t, reg, "wirewatch_topic_matches_total", map[string]string{"topic": "low"}); got != 0 {
-		t.Errorf("topic_matches{low} = %v, want 0", got)
 	}
 
 	c.Swap(nil)
@@ -222,7 +196,11 @@ func TestWatch(t *testing.T) {
 		return slices.Contains(topicNames(a), name)
 	}
 	reloads := func(result string) float64 {
-		return counter(t, reg, "wirewatch_topic_reloads_total", map[string]string{"result": result})
+		n, err := metrics.Sum(reg, "wirewatch_topic_reloads_total", map[string]string{"result": result})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
 
 	// SIGHUP: the send returns once Watch, set up, has taken it.

@@ -1,8 +1,6 @@
 package normalize
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -37,56 +35,6 @@ func checkTextInvariants(t testing.TB, s string) {
 			t.Fatalf("badly formed paragraph %q in %q", p, s)
 		}
 	}
-}
-
-// dataDir finds shared test data: env overrides the default path relative
-// to the package directory. Absent data skips the test, or fails it when
-// CI=true.
-func dataDir(t testing.TB, env string, def ...string) string {
-	t.Helper()
-	dir := os.Getenv(env)
-	if dir == "" {
-		dir = filepath.Join(def...)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("test data missing under CI=true: %v (set %s)", err, env)
-		}
-		t.Skipf("test data not available: %v (set %s to its location)", err, env)
-	}
-	return dir
-}
-
-// seedsDir is ../shared/seeds from the repository root, or
-// $WIREWATCH_SEEDS.
-func seedsDir(t testing.TB) string {
-	t.Helper()
-	return dataDir(t, "WIREWATCH_SEEDS", "..", "..", "..", "shared", "seeds")
-}
-
-// seedsAvailable reports whether seedsDir would find the seeds.
-func seedsAvailable() bool {
-	dir := os.Getenv("WIREWATCH_SEEDS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "seeds")
-	}
-	_, err := os.Stat(dir)
-	return err == nil
-}
-
-// readSeed returns the seed file whose name starts with prefix ("002").
-func readSeed(t testing.TB, prefix string) string {
-	t.Helper()
-	dir := seedsDir(t)
-	m, err := filepath.Glob(filepath.Join(dir, prefix+"_*.txt"))
-	if err != nil || len(m) != 1 {
-		t.Fatalf("seed %s in %s: found %v (%v)", prefix, dir, m, err)
-	}
-	b, err := os.ReadFile(m[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // rawParagraphs returns the distinct non-blank lines of a seed, trimmed,

@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/wirewatch/wirewatch/internal/fold"
@@ -16,102 +15,24 @@ const maxTweetRunes = 320
 
 // paraKey hashes the folded words of a paragraph; ok is false when it has
 // none. Two paragraphs with the same words (whatever their case,
-// diacritics, apostrophes or punctuation) have the same key.
-//
-// It splits words exactly as fold.Tokens does and folds them with
-// fold.Word, but hashes them as it goes instead of building a slice, and
-// folds plain ASCII words itself (fold.Word would only lower-case them):
-// this is the hot loop of the stage. TestParaKeyMatchesFold holds it to
+// diacritics, apostrophes or punctuation) have the same key: the words of
+// fold.Words, hashed as they come instead of built into a slice (this is
+// the hot loop of the stage). TestParaKeyMatchesFold holds it to
 // fold.Words.
 func paraKey(seed maphash.Seed, s string) (key uint64, ok bool) {
 	var h maphash.Hash
 	h.SetSeed(seed)
-	var buf [32]byte
-	i := 0
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if !isWordRune(r) {
-			i += size
-			continue
+	var buf [64]byte
+	for start, end := range fold.Spans(s) {
+		w := fold.AppendWord(buf[:0], s[start:end])
+		if len(w) == 0 {
+			continue // nothing but marks: not a word
 		}
-		start, end := i, i
-		for i < len(s) {
-			r, size = utf8.DecodeRuneInString(s[i:])
-			if isWordRune(r) {
-				i += size
-				end = i
-				continue
-			}
-			if isApostrophe(r) {
-				nr, nsize := utf8.DecodeRuneInString(s[i+size:])
-				if i+size < len(s) && isWordRune(nr) {
-					if (nr == 's' || nr == 'S') && !nextIsWord(s, i+size+nsize) {
-						i += size + nsize
-						break
-					}
-					i += size
-					continue
-				}
-			}
-			break
-		}
-		w := s[start:end]
-		if lw, ascii := lowerASCIIWord(buf[:0], w); ascii {
-			h.Write(lw)
-		} else {
-			fw := fold.Word(w)
-			if fw == "" {
-				continue
-			}
-			h.WriteString(fw)
-		}
+		h.Write(w)
 		h.WriteByte(0)
 		ok = true
 	}
 	return h.Sum64(), ok
-}
-
-// lowerASCIIWord appends w in lower case to dst when w is short, ASCII and
-// has no apostrophe (so fold.Word(w) is just its lower case).
-func lowerASCIIWord(dst []byte, w string) ([]byte, bool) {
-	if len(w) > cap(dst) {
-		return nil, false
-	}
-	for i := 0; i < len(w); i++ {
-		c := w[i]
-		if c >= utf8.RuneSelf || c == '\'' || c == '`' {
-			return nil, false
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst, true
-}
-
-// isWordRune, isApostrophe and nextIsWord are fold's word rules.
-func isWordRune(r rune) bool {
-	if r < utf8.RuneSelf {
-		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
-	}
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
-}
-
-func isApostrophe(r rune) bool {
-	switch r {
-	case '\'', '’', '‘', '`', '´', 'ʼ', '′':
-		return true
-	}
-	return false
-}
-
-func nextIsWord(s string, i int) bool {
-	if i >= len(s) {
-		return false
-	}
-	r, _ := utf8.DecodeRuneInString(s[i:])
-	return isWordRune(r)
 }
 
 // cleanParagraphs removes from text (paragraphs separated by "\n\n"):

@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/abadojack/whatlanggo"
+
+	"github.com/wirewatch/wirewatch/internal/corpus"
 )
 
 // minMeanF1 is the floor for TestExtractionQuality. HTMLToText is not an
@@ -37,7 +39,7 @@ func TestExtractionQuality(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads 181 pages; skipped with -short")
 	}
-	dir := dataDir(t, "WIREWATCH_EXTRACTION_DATASET", "..", "..", "..", "shared", "datasets", "article-extraction")
+	dir := corpus.Dir(t, "WIREWATCH_EXTRACTION_DATASET", "datasets/article-extraction")
 	raw, err := os.ReadFile(filepath.Join(dir, "ground-truth.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/internal/fold"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
@@ -24,7 +25,7 @@ func foldedEqual(a, b string) bool {
 // Seed 002 repeats its title line and four paragraphs: the text must hold
 // each once, and not the title at all when the title is set.
 func TestSeed002RepeatedParagraphs(t *testing.T) {
-	raw := readSeed(t, "002")
+	raw := corpus.ReadSeed(t, "002")
 	paras := rawParagraphs(raw)
 	// The title is the first line the file repeats (see seeds/README.md).
 	title := ""
@@ -83,7 +84,7 @@ func TestSeed002RepeatedParagraphs(t *testing.T) {
 // in a t.co link, its link-card line, and its "— Name (@handle) date"
 // signature. They go; every real paragraph stays, once.
 func TestSeed001TweetResidue(t *testing.T) {
-	raw := readSeed(t, "001")
+	raw := corpus.ReadSeed(t, "001")
 	paras := rawParagraphs(raw)
 	first, sig := -1, -1
 	for i, p := range paras {
@@ -121,7 +122,7 @@ func TestSeed001TweetResidue(t *testing.T) {
 
 // Seed 000 is clean: normalisation keeps every paragraph, in order, as is.
 func TestSeed000Unchanged(t *testing.T) {
-	raw := readSeed(t, "000")
+	raw := corpus.ReadSeed(t, "000")
 	a := &pipeline.Article{ID: "seed-000", Content: raw}
 	process(t, a)
 	want := strings.Join(rawParagraphs(raw), "\n\n")
@@ -148,9 +149,9 @@ func TestParaKeyMatchesFold(t *testing.T) {
 	for _, text := range langSamples {
 		paras = append(paras, text)
 	}
-	if seedsAvailable() {
+	if _, err := corpus.Locate(corpus.SeedsEnv, "seeds"); err == nil {
 		for _, prefix := range []string{"000", "001", "002"} {
-			paras = append(paras, rawParagraphs(readSeed(t, prefix))...)
+			paras = append(paras, rawParagraphs(corpus.ReadSeed(t, prefix))...)
 		}
 	}
 	seed := New(nil).seed

@@ -30,7 +30,7 @@ type publisher interface {
 // Config tunes the sink.
 type Config struct {
 	// HighScore is the score from which an alert's severity is "high"
-	// (default 0.8); below it, "normal".
+	// (default 0.8) when the topic match carries no severity of its own.
 	HighScore float64
 	// MaxArchivedText caps the text kept in the archive (default 256 KiB).
 	MaxArchivedText int
@@ -80,7 +80,7 @@ func (s *Sink) Process(ctx context.Context, a *pipeline.Article) error {
 	var alerts []pipeline.Alert
 	if a.Duplicate == nil {
 		for _, t := range a.Topics {
-			al := Build(a, t, topics, s.severity(t.Score), s.cfg.Now())
+			al := Build(a, t, topics, s.severity(t), s.cfg.Now())
 			data, err := json.Marshal(&al)
 			if err != nil {
 				return pipeline.Permanent("encode", fmt.Errorf("encode alert for %s: %w", a.ID, err))
@@ -114,8 +114,11 @@ func (s *Sink) Process(ctx context.Context, a *pipeline.Article) error {
 	return nil
 }
 
-func (s *Sink) severity(score float64) string {
-	if score >= s.cfg.HighScore {
+func (s *Sink) severity(t pipeline.TopicMatch) string {
+	if t.Severity != "" {
+		return t.Severity
+	}
+	if t.Score >= s.cfg.HighScore {
 		return "high"
 	}
 	return "normal"
@@ -134,11 +137,20 @@ func Build(a *pipeline.Article, t pipeline.TopicMatch, topics []string, severity
 		Created:  now.UTC(),
 		Topics:   topics,
 		Article: pipeline.AlertArticle{
-			ID: a.ID, URL: a.URL, Title: a.Title, Feed: a.Feed, Group: a.Group,
+			ID: a.ID, URL: link(a), Title: a.Title, Feed: a.Feed, Group: a.Group,
 			Published: a.Published, Fetched: a.Fetched, Language: a.Language,
 			Summary: truncate(a.Text, 400), Entities: a.Entities,
 		},
 	}
+}
+
+// link is the article's canonical URL (tracking parameters removed), else
+// its URL as published.
+func link(a *pipeline.Article) string {
+	if a.CanonicalURL != "" {
+		return a.CanonicalURL
+	}
+	return a.URL
 }
 
 // Subject is the alert subject for a topic and severity.

@@ -7,51 +7,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
-
-// The seed articles live outside the repository (../shared/seeds from the
-// repo root) and are never copied into it. WIREWATCH_SEEDS overrides the
-// directory.
-const defaultSeedsDir = "../../../shared/seeds"
 
 type seed struct {
 	id          string // "000"
 	title, text string
 }
 
-// seedsDir returns the seeds directory, skipping the test when it is absent
-// (failing instead when CI=true).
-func seedsDir(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("WIREWATCH_SEEDS")
-	if dir == "" {
-		dir = defaultSeedsDir
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("seed articles not found in %s (set WIREWATCH_SEEDS): %v", dir, err)
-		}
-		tb.Skipf("seed articles not found in %s (set WIREWATCH_SEEDS to run this test): %v", dir, err)
-	}
-	return dir
-}
-
 // loadSeed reads seed id: the title is the first non-empty line, the text
 // the rest.
-func loadSeed(tb testing.TB, dir, id string) seed {
+func loadSeed(tb testing.TB, id string) seed {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, id+"_*.txt"))
-	if err != nil || len(files) != 1 {
-		tb.Fatalf("seed %s: want one file %s_*.txt in %s, got %v (%v)", id, id, dir, files, err)
-	}
-	data, err := os.ReadFile(files[0])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := strings.TrimLeft(string(data), " \t\r\n")
-	title, text, _ := strings.Cut(s, "\n")
-	return seed{id: id, title: strings.TrimSpace(title), text: text}
+	title, text := corpus.SplitTitle(corpus.ReadSeed(tb, id))
+	return seed{id: id, title: title, text: text}
 }
 
 // readmeEntities parses the "Entities they name" section of the seeds'
@@ -103,8 +73,7 @@ func readmeEntities(tb testing.TB, dir string) map[string][]pipeline.Entity {
 }
 
 func TestSeedEntities(t *testing.T) {
-	dir := seedsDir(t)
-	want := readmeEntities(t, dir)
+	want := readmeEntities(t, corpus.Seeds(t))
 	if len(want) != 3 {
 		t.Fatalf("parsed entity lists for %d seeds from README, want 3: %v", len(want), want)
 	}
@@ -134,7 +103,7 @@ func TestSeedEntities(t *testing.T) {
 			if len(want[id]) < 5 {
 				t.Fatalf("README lists only %v for seed %s", want[id], id)
 			}
-			s := loadSeed(t, dir, id)
+			s := loadSeed(t, id)
 			got := tg.Tag(s.title, s.text)
 			gotSet := map[pipeline.Entity]bool{}
 			for _, e := range got {
@@ -170,10 +139,9 @@ func TestSeedEntities(t *testing.T) {
 // that names the United States only as "US"/"U.S." keeps doing so when every
 // "US" is lower-cased to the pronoun.
 func TestSeedsNoPronounUS(t *testing.T) {
-	dir := seedsDir(t)
 	tg := New(nil)
 	for _, id := range []string{"000", "001", "002"} {
-		s := loadSeed(t, dir, id)
+		s := loadSeed(t, id)
 		lower := func(x string) string {
 			x = strings.ReplaceAll(x, "U.S.", "u.s.")
 			x = strings.ReplaceAll(x, "US", "us")
@@ -188,11 +156,10 @@ func TestSeedsNoPronounUS(t *testing.T) {
 }
 
 func BenchmarkTag(b *testing.B) {
-	dir := seedsDir(b)
 	var seeds []seed
 	size := 0
 	for _, id := range []string{"000", "001", "002"} {
-		s := loadSeed(b, dir, id)
+		s := loadSeed(b, id)
 		seeds = append(seeds, s)
 		size += len(s.title) + len(s.text)
 	}

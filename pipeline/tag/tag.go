@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/wirewatch/wirewatch/internal/fold"
 	"github.com/wirewatch/wirewatch/pipeline"
@@ -11,7 +12,8 @@ import (
 
 // Tagger is the "tag" pipeline stage. It is safe for concurrent use.
 type Tagger struct {
-	g *Gazetteer
+	g    *Gazetteer
+	pool sync.Pool // of *collector, reused from article to article
 }
 
 var _ pipeline.Stage = (*Tagger)(nil)
@@ -47,9 +49,14 @@ func (t *Tagger) Process(ctx context.Context, a *pipeline.Article) error {
 // first appearance (the title comes before the text). It returns nil when
 // there are none.
 func (t *Tagger) Tag(title, text string) []pipeline.Entity {
-	c := collector{seen: make([]uint64, (len(t.g.entities)+63)/64)}
-	t.g.scan(title, &c)
-	t.g.scan(text, &c)
+	c, _ := t.pool.Get().(*collector)
+	if c == nil {
+		c = &collector{seen: make([]uint64, (len(t.g.entities)+63)/64)}
+	}
+	defer t.pool.Put(c)
+	defer c.reset()
+	t.g.scan(title, c)
+	t.g.scan(text, c)
 	if len(c.found) == 0 {
 		return nil
 	}
@@ -63,10 +70,21 @@ func (t *Tagger) Tag(title, text string) []pipeline.Entity {
 	return out
 }
 
-// collector records entities in order of first appearance.
+// collector records entities in order of first appearance. It holds the
+// token buffer too, so that a pooled collector tags without allocating
+// for the words.
 type collector struct {
 	seen  []uint64 // bit per entity id
 	found []int32
+	toks  []fold.Token
+}
+
+// reset empties c for the next article.
+func (c *collector) reset() {
+	for _, id := range c.found {
+		c.seen[id/64] = 0
+	}
+	c.found = c.found[:0]
 }
 
 func (c *collector) add(id int32) {
@@ -82,7 +100,9 @@ func (c *collector) add(id int32) {
 // start with it, longest first; on a match it records the entity and skips
 // the matched words, otherwise it moves on one word.
 func (g *Gazetteer) scan(s string, c *collector) {
-	toks := fold.Tokens(s)
+	c.toks = fold.AppendTokens(c.toks[:0], s)
+	toks := c.toks
+	defer clear(toks) // keep no article alive in the pool
 	for i := 0; i < len(toks); {
 		step := 1
 		for _, ai := range g.index[toks[i].Word] {

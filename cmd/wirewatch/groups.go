@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// subcommand is one verb of a command group such as `wirewatch topics`.
+type subcommand struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// topicsCommands are the verbs of `wirewatch topics`, one file each.
+func topicsCommands() map[string]subcommand {
+	return map[string]subcommand{}
+}
+
+// evalCommands are the verbs of `wirewatch eval`, one file each.
+func evalCommands() map[string]subcommand {
+	return map[string]subcommand{}
+}
+
+func cmdTopics(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runGroup(ctx, "topics", topicsCommands(), args, stdout, stderr)
+}
+
+func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runGroup(ctx, "eval", evalCommands(), args, stdout, stderr)
+}
+
+func runGroup(ctx context.Context, group string, cmds map[string]subcommand, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || cmds[args[0]].run == nil {
+		if len(args) > 0 && args[0] != "help" && args[0] != "-h" && args[0] != "--help" {
+			fmt.Fprintf(stderr, "wirewatch %s: unknown command %q\n\n", group, args[0])
+		}
+		names := make([]string, 0, len(cmds))
+		for n := range cmds {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		var b strings.Builder
+		fmt.Fprintf(&b, "Usage: wirewatch %s COMMAND [flags]\n\n", group)
+		for _, n := range names {
+			fmt.Fprintf(&b, "  %-10s %s\n", n, cmds[n].summary)
+		}
+		fmt.Fprint(stderr, b.String())
+		return errUsage
+	}
+	return cmds[args[0]].run(ctx, args[1:], stdout, stderr)
+}
