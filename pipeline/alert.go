@@ -3,6 +3,7 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"time"
 )
 
@@ -24,6 +25,21 @@ type Alert struct {
 	// Topics lists every topic the article is tagged with, for context.
 	Topics  []string     `json:"topics,omitempty"`
 	Article AlertArticle `json:"article"`
+	// Story is the story the article belongs to, when stories are on.
+	// Update is true when the alert reports more sources joining a story
+	// already alerted, rather than a new story.
+	Story  *StoryRef `json:"story,omitempty"`
+	Update bool      `json:"update,omitempty"`
+}
+
+// DeliveryKey identifies what a subscriber should receive once: the
+// article, or for a story, the story at its current size (so an update
+// with more sources is delivered, a redelivery of the same one is not).
+func (a *Alert) DeliveryKey() string {
+	if a.Story != nil {
+		return "story:" + a.Story.ID + ":" + strconv.Itoa(a.Story.Sources)
+	}
+	return "article:" + a.Article.ID
 }
 
 // AlertArticle is the part of the article an alert carries.

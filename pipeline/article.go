@@ -54,8 +54,22 @@ type Article struct {
 	// Duplicate is set by dedup when the article repeats an earlier one.
 	Duplicate *Duplicate `json:"duplicate,omitempty"`
 
+	// Story groups articles about the same event from different outlets
+	// (looser than a duplicate); set by the story stage.
+	Story *StoryRef `json:"story,omitempty"`
+
 	Topics   []TopicMatch `json:"topics,omitempty"`
 	Entities []Entity     `json:"entities,omitempty"`
+}
+
+// StoryRef says which story an article belongs to and how big it is now.
+type StoryRef struct {
+	ID        string    `json:"id"`
+	FirstSeen time.Time `json:"first_seen"`
+	// Sources is the number of distinct feeds that carried the story so
+	// far, this article included.
+	Sources  int  `json:"sources"`
+	Breaking bool `json:"breaking,omitempty"`
 }
 
 // Duplicate says which earlier article this one repeats, and how we know.
