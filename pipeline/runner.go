@@ -46,6 +46,11 @@ type Runner struct {
 	cfg  RunnerConfig
 	js   jetstream.JetStream
 	cons jetstream.Consumer
+
+	// inflight holds the messages being processed and when they started,
+	// so one goroutine keeps slow ones from being redelivered.
+	mu       sync.Mutex
+	inflight map[jetstream.Msg]time.Time
 }
 
 // NewRunner declares (or updates) the durable consumer and returns a Runner.
@@ -75,7 +80,7 @@ func NewRunner(ctx context.Context, js jetstream.JetStream, cfg RunnerConfig) (*
 	if err != nil {
 		return nil, fmt.Errorf("declare consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
 	}
-	return &Runner{cfg: cfg, js: js, cons: cons}, nil
+	return &Runner{cfg: cfg, js: js, cons: cons, inflight: map[jetstream.Msg]time.Time{}}, nil
 }
 
 // Run processes messages until ctx is done. In-flight messages finish (or,
@@ -95,6 +100,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { r.reportLag(ctx) })
+	wg.Go(func() { r.keepAlive(ctx) })
 
 	// Stop the iterator when ctx ends so Next returns.
 	stop := context.AfterFunc(ctx, it.Stop)
@@ -135,25 +141,20 @@ func (r *Runner) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 
-	// Keep the message alive while a slow chain runs.
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		t := time.NewTicker(r.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = m.InProgress()
-			}
-		}
+	r.mu.Lock()
+	r.inflight[m] = time.Now()
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.inflight, m)
+		r.mu.Unlock()
 	}()
 
 	if err := r.cfg.Chain.Process(ctx, &a); err != nil {
 		if reason, ok := IsPermanent(err); ok {
-			r.terminate(m, reason, err)
+			// Counted by the stage that failed (Instrument).
+			r.cfg.Logger.Error("article terminated", "consumer", r.cfg.Durable, "reason", reason, "article", a.ID, "feed", a.Feed, "err", err)
+			_ = m.TermWithReason(reason)
 			return
 		}
 		if ctx.Err() != nil {
@@ -171,6 +172,8 @@ func (r *Runner) handle(ctx context.Context, m jetstream.Msg) {
 	}
 }
 
+// terminate ends a message no stage could see (undecodable, unknown
+// version), counting it under the consumer's name.
 func (r *Runner) terminate(m jetstream.Msg, reason string, err error) {
 	r.cfg.Metrics.StageErrors.WithLabelValues(r.cfg.Durable, reason).Inc()
 	r.cfg.Logger.Error("article terminated", "consumer", r.cfg.Durable, "reason", reason, "subject", m.Subject(), "err", err)
@@ -185,6 +188,33 @@ func backoff(meta *jetstream.MsgMetadata, ceiling time.Duration) time.Duration {
 	}
 	d := time.Second << min(n-1, 16)
 	return min(d, ceiling)
+}
+
+// keepAlive tells JetStream that messages processed for longer than a
+// third of AckWait are still in progress, so a slow article (a stalled
+// publish, a large body) is not redelivered to another worker meanwhile.
+func (r *Runner) keepAlive(ctx context.Context) {
+	period := r.cfg.AckWait / 3
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.mu.Lock()
+			var slow []jetstream.Msg
+			for m, started := range r.inflight {
+				if now.Sub(started) >= period {
+					slow = append(slow, m)
+				}
+			}
+			r.mu.Unlock()
+			for _, m := range slow {
+				_ = m.InProgress()
+			}
+		}
+	}
 }
 
 // reportLag publishes the consumer's pending count as a gauge.

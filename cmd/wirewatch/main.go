@@ -23,6 +23,7 @@ Usage:
   wirewatch check   --config F                           validate config, feeds and topic rules
   wirewatch topics  COMMAND                              work with topic rules (wirewatch topics help)
   wirewatch eval    COMMAND                              evaluations on public datasets (wirewatch eval help)
+  wirewatch bench   [--quick] [--json F]                 measure against the broker's one-hop limit
   wirewatch version
 `
 
@@ -47,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"check":   cmdCheck,
 		"topics":  cmdTopics,
 		"eval":    cmdEval,
+		"bench":   cmdBench,
 		"version": func(context.Context, []string, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "wirewatch", daemon.Version())
 			return nil

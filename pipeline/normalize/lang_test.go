@@ -37,7 +37,7 @@ var langSamples = map[string]string{
 func TestLanguageSamples(t *testing.T) {
 	for lang, text := range langSamples {
 		if lang == "nb" {
-			if got := dominantLanguage(text); got != "" && got != lang {
+			if got, _, _ := dominantLanguage(text); got != "" && got != lang {
 				t.Errorf("nb sample: the fast path says %q", got)
 			}
 			if got := detectLanguage("", text, "nb-NO"); got != "nb" {
@@ -45,7 +45,7 @@ func TestLanguageSamples(t *testing.T) {
 			}
 			continue
 		}
-		if got := dominantLanguage(text); got != lang {
+		if got, _, _ := dominantLanguage(text); got != lang {
 			t.Errorf("%s sample: the fast path says %q", lang, got)
 		}
 		info := whatlanggo.Detect(text)
@@ -69,7 +69,7 @@ func TestLanguageFastPathUndecided(t *testing.T) {
 		"Saarten asukkaat äänestivät torstaina ympärivuotisen lauttayhteyden puolesta mantereelle.",
 		"", "12345 67890",
 	} {
-		if got := dominantLanguage(text); got != "" {
+		if got, _, _ := dominantLanguage(text); got != "" {
 			t.Errorf("dominantLanguage(%q) = %q, want undecided", text, got)
 		}
 	}

@@ -29,9 +29,15 @@
 //     fast path for the common case: whatlanggo costs 0.3 ms or more per
 //     article, this check a few microseconds, and the tests hold it to
 //     whatlanggo's answer wherever it decides.
-//     3. Otherwise whatlanggo detects the sample; a detection it calls
-//     reliable (confidence above 0.8) that has an ISO 639-1 code wins.
-//     4. Otherwise the declared language, else "".
+//     3. Otherwise the declared language, when the sample is consistent
+//     with it (for a language of the 18, at least 5% of its words are
+//     that language's common words): a feed's declaration is right far
+//     more often than a statistical guess on a few hundred characters,
+//     and whatlanggo was 60% of this stage's time on real feed items. A
+//     mislabelled feed fails this check and goes on to whatlanggo.
+//     4. Otherwise whatlanggo detects the sample; a detection it calls
+//     reliable (confidence above 0.8) that has an ISO 639-1 code wins,
+//     else "".
 //
 // An article left with neither title nor text is a permanent error with
 // reason "empty". Process reads Content, Title, URL, GUID and
@@ -166,8 +172,12 @@ func detectLanguage(title, text, feedLang string) string {
 	if letters < minLangLetters {
 		return declared
 	}
-	if d := dominantLanguage(sample); d != "" {
+	d, hits, words := dominantLanguage(sample)
+	if d != "" {
 		return d
+	}
+	if declared != "" && consistentWith(declared, hits, words) {
+		return declared
 	}
 	info := whatlanggo.Detect(sample)
 	if info.IsReliable() {

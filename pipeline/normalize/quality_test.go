@@ -87,7 +87,7 @@ func TestExtractionQuality(t *testing.T) {
 				scores[i] = score{p: p, r: r, f: f}
 				// The language fast path must agree with whatlanggo.
 				sample := languageSample("", text)
-				if l := dominantLanguage(sample); l != "" {
+				if l, _, _ := dominantLanguage(sample); l != "" {
 					scores[i].fastLang = l
 					if info := whatlanggo.Detect(sample); info.IsReliable() {
 						scores[i].whatlang = iso6391[info.Lang]

@@ -59,9 +59,8 @@ func isCyrillicLang(i int) bool { return stopwordLangs[i] == "ru" || stopwordLan
 // 90% of the letters are in the language's script, its words make up at
 // least 15% of the words, and they outnumber those of the runner-up by
 // at least 5% of the words and by a fifth.
-func dominantLanguage(sample string) string {
-	var hits [len(stopwordLangs)]int
-	words, letters, latin, cyrillic := 0, 0, 0, 0
+func dominantLanguage(sample string) (lang string, hits [len(stopwordLangs)]int, words int) {
+	letters, latin, cyrillic := 0, 0, 0
 	var buf [24]byte
 	for i := 0; i < len(sample); {
 		r, size := utf8.DecodeRuneInString(sample[i:])
@@ -120,7 +119,19 @@ func dominantLanguage(sample string) string {
 	h := hits[best]
 	if words == 0 || inScript*10 < letters*9 || h*100 < words*15 ||
 		(h-second)*100 < words*5 || h*5 < second*6 {
-		return ""
+		return "", hits, words
 	}
-	return stopwordLangs[best]
+	return stopwordLangs[best], hits, words
+}
+
+// consistentWith reports whether the sample's common words allow lang: a
+// language the package does not know is allowed; a known one needs at
+// least 5% of the words to be its common words.
+func consistentWith(lang string, hits [len(stopwordLangs)]int, words int) bool {
+	for k, l := range stopwordLangs {
+		if l == lang {
+			return hits[k]*100 >= words*5
+		}
+	}
+	return true
 }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/wirewatch/wirewatch/bench"
+	"github.com/wirewatch/wirewatch/internal/corpus"
+	"github.com/wirewatch/wirewatch/pipeline"
+)
+
+// cmdBench measures the broker's one-hop limit and the full daemon in one
+// run (see BENCHMARKS.md).
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	articles := fs.Int("articles", 500_000, "articles replayed through the pipeline (rss-2026-01, repeated with fresh ids)")
+	oneHop := fs.Int("one-hop", 200_000, "messages for the raw JetStream one-hop rate")
+	latRate := fs.Int("latency-rate", 1000, "offered load (articles/s) for the latency run")
+	latFor := fs.Duration("latency-for", 60*time.Second, "length of the latency run")
+	workers := fs.Int("workers", 0, "pipeline workers (0: config default)")
+	quick := fs.Bool("quick", false, "a few-second run (20k articles, 50k one-hop, 5 s latency)")
+	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
+	dir := fs.String("dir", "", "JetStream directory (default: temporary)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *quick {
+		*articles, *oneHop, *latFor = 20_000, 50_000, 5*time.Second
+	}
+	datasets, err := corpus.Locate(corpus.DatasetsEnv, "datasets")
+	if err != nil {
+		return fmt.Errorf("the replay needs ../shared/datasets/rss-2026-01: %w", err)
+	}
+	entries, err := corpus.ReadRSS2026(datasets, 0)
+	if err != nil {
+		return err
+	}
+	arts := make([]*pipeline.Article, 0, len(entries))
+	for _, e := range entries {
+		arts = append(arts, e.Article())
+	}
+	last := time.Time{}
+	res, err := bench.Run(ctx, bench.Options{
+		Articles: *articles, OneHop: *oneHop, LatencyRate: *latRate, LatencyFor: *latFor,
+		Workers: *workers, Corpus: arts, Dir: *dir,
+		Progress: func(stage string, done, total int) {
+			if time.Since(last) > time.Second {
+				last = time.Now()
+				fmt.Fprintf(stderr, "\r%-10s %3d%%", stage, 100*done/max(total, 1))
+			}
+		},
+	})
+	fmt.Fprint(stderr, "\r               \r")
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, res.Table())
+	if *jsonOut != "" {
+		data, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonOut, data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", *jsonOut, err)
+		}
+	}
+	return nil
+}
