@@ -8,6 +8,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -43,6 +44,8 @@ type Options struct {
 	LatencyFor  time.Duration
 	// Workers of the pipeline (0: the config default).
 	Workers int
+	// Farm, when Feeds > 0, runs the polling measurement.
+	Farm FarmOptions
 	// Corpus is the replay source (real feed entries).
 	Corpus []*pipeline.Article
 	// Dir holds the JetStream files (a temporary directory when empty).
@@ -58,6 +61,7 @@ type Result struct {
 	OneHop   Rate      `json:"one_hop"`
 	Pipeline Pipeline  `json:"pipeline"`
 	Latency  Latency   `json:"latency"`
+	Farm     *Farm     `json:"farm,omitempty"`
 }
 
 // Machine describes where the run happened.
@@ -146,6 +150,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if o.Farm.Feeds > 0 {
+		o.Farm.Dir, o.Farm.Logger = o.Dir, o.Logger
+		f, err := RunFarm(ctx, o.Farm)
+		if err != nil {
+			return nil, fmt.Errorf("poll farm: %w", err)
+		}
+		res.Farm = &f
+	}
 	if res.OneHop.PerSec > 0 {
 		res.Pipeline.RatioToOneHop = res.Pipeline.PerSec / res.OneHop.PerSec
 	}
@@ -201,8 +213,8 @@ func oneHop(ctx context.Context, dir string, payloads [][]byte, n int, progress 
 		consumed <- nil
 	}()
 	for i := range n {
-		if _, err := js.PublishAsync(fmt.Sprintf("%s.onehop%d", natsutil.SubjectIngest, i%16), payloads[i%len(payloads)],
-			jetstream.WithMsgID(fmt.Sprintf("onehop-%d", i))); err != nil {
+		if err := publishAsync(ctx, js, fmt.Sprintf("%s.onehop%d", natsutil.SubjectIngest, i%16), payloads[i%len(payloads)],
+			fmt.Sprintf("onehop-%d", i)); err != nil {
 			return Rate{}, err
 		}
 	}
@@ -299,7 +311,7 @@ func replay(ctx context.Context, js jetstream.JetStream, reg *prometheus.Registr
 		if err != nil {
 			return p, err
 		}
-		if _, err := js.PublishAsync(natsutil.SubjectIngest+".bench", data, jetstream.WithMsgID(a.ID)); err != nil {
+		if err := publishAsync(ctx, js, natsutil.SubjectIngest+".bench", data, a.ID); err != nil {
 			return p, err
 		}
 		if i%5000 == 0 {
@@ -423,7 +435,7 @@ func latency(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, o Optio
 		mu.Lock()
 		sent[a.ID] = time.Now()
 		mu.Unlock()
-		if _, err := js.PublishAsync(natsutil.SubjectIngest+".latency", data, jetstream.WithMsgID(a.ID)); err != nil {
+		if err := publishAsync(ctx, js, natsutil.SubjectIngest+".latency", data, a.ID); err != nil {
 			return Latency{}, err
 		}
 		if i%1000 == 0 {
@@ -477,6 +489,22 @@ func stageRates(g prometheus.Gatherer) (map[string]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// publishAsync publishes without waiting for the ack; when too many acks
+// are outstanding (a loaded machine), it waits for them and tries again.
+func publishAsync(ctx context.Context, js jetstream.JetStream, subject string, data []byte, id string) error {
+	for {
+		_, err := js.PublishAsync(subject, data, jetstream.WithMsgID(id))
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			return err
+		}
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func rate(n int, d time.Duration) Rate {
@@ -560,6 +588,15 @@ func (r *Result) Table() string {
 			row("  p99", "%.1f ms", l.AlertP99ms)
 			row("  p99.9", "%.1f ms", l.AlertP999ms)
 		}
+	}
+	if f := r.Farm; f != nil {
+		row(fmt.Sprintf("poll farm: %d feeds every %.0fs for %.0fs: polls", f.Feeds, f.IntervalS, f.Seconds), "%d", f.Polls)
+		row("  answered 304", "%d", f.NotMod)
+		row("  new items published / later than 1 interval", "%d / %d", f.NewItems, f.LateItems)
+		row("  max publish delay", "%.2f s", f.MaxDelayS)
+		row("  CPU per poll (poller+NATS+farm server)", "%.3f ms", f.CPUPerPoll)
+		row(fmt.Sprintf("  cores for %d feeds at 5-minute cadence", f.Feeds), "%.3f", f.CoresAt5m)
+		row("  peak RSS of the process", "%.0f MiB", float64(f.PeakRSSBytes)/(1<<20))
 	}
 	return b.String()
 }

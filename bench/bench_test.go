@@ -44,3 +44,24 @@ func TestQuickRun(t *testing.T) {
 	}
 	t.Logf("\n%s", table)
 }
+
+// A small farm: new items are published within one interval and most
+// polls are answered 304.
+func TestQuickFarm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a feed farm")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f, err := RunFarm(ctx, FarmOptions{Feeds: 200, Interval: time.Second, Duration: 4 * time.Second, NewEvery: 10, Hosts: 4, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", f)
+	if f.Polls < 400 || f.NotMod < f.Polls/2 {
+		t.Errorf("polls %d, not modified %d: want >= 400 polls, most 304", f.Polls, f.NotMod)
+	}
+	if f.NewItems == 0 || f.LateItems > 0 {
+		t.Errorf("new items published %d, late %d (max delay %.2fs)", f.NewItems, f.LateItems, f.MaxDelayS)
+	}
+}

@@ -40,6 +40,11 @@ type Config struct {
 	Gazetteer string    `yaml:"gazetteer"`
 	Pipeline  Pipeline  `yaml:"pipeline"`
 	Retention Retention `yaml:"retention"`
+	// Dedup tunes near duplicates and stories (config/dedup.go).
+	Dedup Dedup `yaml:"dedup"`
+
+	// Subscriptions send alerts to Slack, email or webhooks (notify/).
+	Subscriptions []Subscription `yaml:"subscriptions"`
 
 	// File is the path the config was read from ("" for defaults).
 	File string `yaml:"-"`
@@ -339,6 +344,8 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	if c.Pipeline.DedupHorizon < time.Minute {
 		bad("pipeline.dedup_horizon", "%v is too short (at least 1m)", c.Pipeline.DedupHorizon)
 	}
+	c.validateSubscriptions(bad)
+	c.validateDedup(bad)
 	slices.SortStableFunc(ps, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 	})

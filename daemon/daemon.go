@@ -23,11 +23,13 @@ import (
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
+	"github.com/wirewatch/wirewatch/notify"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/classify"
 	"github.com/wirewatch/wirewatch/pipeline/dedup"
 	"github.com/wirewatch/wirewatch/pipeline/normalize"
 	"github.com/wirewatch/wirewatch/pipeline/sink"
+	"github.com/wirewatch/wirewatch/pipeline/story"
 	"github.com/wirewatch/wirewatch/pipeline/tag"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/topics"
@@ -111,6 +113,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	o.Registry.MustRegister(metrics.NewStreamCollector(js, log, natsutil.StreamIngest, natsutil.StreamArticles,
+		natsutil.StreamAlerts, "KV_ww_feeds", "KV_ww_dedup"))
 
 	failed := make(chan error, 8)
 	stack.run("http", failed, httpSrv.Serve)
@@ -121,7 +125,12 @@ func Run(ctx context.Context, o Options) error {
 			return classifier.Watch(ctx, cfg.Topics, classify.WatchOptions{Reload: o.Reload})
 		})
 	}
-	stages := append(Stages(log, dedup.NewKVStore(res.Dedup), classifier, gaz, m), sink.New(js, sink.Config{}, m))
+	dstore := dedup.NewKVStore(res.Dedup)
+	sinkCfg := sink.Config{}
+	if cfg.Dedup.Stories.AlertOnceOn() {
+		sinkCfg.Stories = dstore
+	}
+	stages := append(Stages(log, dstore, classifier, gaz, m, cfg.Dedup), sink.New(js, sinkCfg, m))
 	chain := pipeline.Instrument(m, stages...)
 	runner, err := pipeline.NewRunner(ctx, js, pipeline.RunnerConfig{
 		Stream: natsutil.StreamIngest, Durable: "process", Chain: chain,
@@ -132,6 +141,18 @@ func Run(ctx context.Context, o Options) error {
 	}
 	stack.run("pipeline", failed, runner.Run)
 
+	// Subscriptions: one durable consumer each on ALERTS; they stop before
+	// the NATS client (the stack unwinds in reverse).
+	if len(cfg.Subscriptions) > 0 {
+		subs, err := notify.FromConfig(cfg.Subscriptions, os.Getenv)
+		if err != nil {
+			return err
+		}
+		stack.run("notifiers", failed, func(ctx context.Context) error {
+			return notify.Run(ctx, js, subs, cfg.NATS.Replicas, notify.Options{Metrics: m, Logger: log})
+		})
+	}
+
 	fetcher := sources.NewFetcher(FetcherConfig(cfg))
 	poller := sources.NewPoller(sources.PollerConfig{
 		Feeds: feeds, Fetcher: fetcher, KV: res.Feeds, JS: js, Metrics: m, Logger: log,
@@ -139,10 +160,15 @@ func Run(ctx context.Context, o Options) error {
 		PerHostSpacing: cfg.Fetch.PerHostSpacing,
 	})
 	stack.run("poller", failed, poller.Run)
+	stack.run("stream-limits", failed, func(ctx context.Context) error {
+		return natsutil.WatchLimits(ctx, js, natsutil.LimitWatch{Logger: log, OnHit: func(stream, limit string, n uint64) {
+			m.StreamLimitHits.WithLabelValues(stream, limit).Add(float64(n))
+		}})
+	})
 
 	health.SetReady(true)
 	stack.push("readiness", func(context.Context) error { health.SetReady(false); return nil })
-	log.Info("wirewatch running", "feeds", len(feeds), "topics", len(set.Topics()), "nats", natsURL, "http", httpSrv.Addr())
+	log.Info("wirewatch running", "feeds", len(feeds), "topics", len(set.Topics()), "nats", natsutil.RedactURLs(natsURL), "http", httpSrv.Addr())
 	if o.OnReady != nil {
 		o.OnReady(natsURL)
 	}
@@ -171,8 +197,18 @@ func drain(nc *nats.Conn) error {
 
 // Stages are the processing stages, in order, that the daemon runs before
 // its sink and `wirewatch inspect` runs offline: the same code either way.
-func Stages(log *slog.Logger, store dedup.Store, c *classify.Classifier, g *tag.Gazetteer, m *metrics.Metrics) []pipeline.Stage {
-	return []pipeline.Stage{normalize.New(log), dedup.New(store, m), c, tag.New(g)}
+// dc, when given, tunes duplicates and stories (else the defaults).
+func Stages(log *slog.Logger, store dedup.Store, c *classify.Classifier, g *tag.Gazetteer, m *metrics.Metrics, dc ...config.Dedup) []pipeline.Stage {
+	var d config.Dedup
+	if len(dc) > 0 {
+		d = dc[0]
+	}
+	p := dedup.DefaultParams()
+	if d.NearThreshold > 0 {
+		p.Threshold = d.NearThreshold
+	}
+	sc := story.Config{Threshold: d.Stories.Threshold, BreakingSources: d.Stories.BreakingSources, BreakingWindow: d.Stories.BreakingWindow}
+	return []pipeline.Stage{normalize.New(log), dedup.NewWith(store, m, p, d.NearOn()), story.New(store, sc, m), c, tag.New(g)}
 }
 
 // Version is the module version the binary was built from ("dev" when
@@ -196,7 +232,7 @@ func OfflineChain(cfg *config.Config, log *slog.Logger) (pipeline.Chain, error) 
 		return nil, err
 	}
 	m := metrics.NewUnregistered()
-	return pipeline.Chain(Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m)), nil
+	return pipeline.Chain(Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m, cfg.Dedup)), nil
 }
 
 // LoadTopics loads the configured topic file, or the default pack.

@@ -21,9 +21,15 @@ type Metrics struct {
 	ArticlesPublish *prometheus.CounterVec // result (new, duplicate, error)
 	FeedsByState    *prometheus.GaugeVec   // state (ok, backing_off, failing)
 	FeedErrors      *prometheus.CounterVec // reason
+	ItemsCapped     prometheus.Counter     // items past the per-poll cap
+	ArticlesCut     prometheus.Counter     // articles truncated to fit the NATS max payload
+
+	// JetStream limits
+	StreamLimitHits *prometheus.CounterVec // stream, limit (max_bytes, max_msgs, max_age)
 
 	// pipeline
 	StageProcessed *prometheus.CounterVec   // stage
+	StageDropped   *prometheus.CounterVec   // stage, reason
 	StageErrors    *prometheus.CounterVec   // stage, reason
 	StageDuration  *prometheus.HistogramVec // stage
 	ConsumerLag    *prometheus.GaugeVec     // consumer
@@ -33,6 +39,15 @@ type Metrics struct {
 	Alerts         *prometheus.CounterVec   // topic, severity
 	ArticlesStored prometheus.Counter
 	TopicReloads   *prometheus.CounterVec // result (ok, error)
+	Stories        *prometheus.CounterVec // event (new, joined, breaking)
+	StoryAlerts    *prometheus.CounterVec // kind (new, update, suppressed)
+
+	// notify
+	NotificationsSent    *prometheus.CounterVec   // subscription, type
+	NotificationsFailed  *prometheus.CounterVec   // subscription, type, reason
+	NotificationsSkipped *prometheus.CounterVec   // subscription, reason (filtered, already_sent, dead_lettered)
+	NotifyLatency        *prometheus.HistogramVec // subscription, type
+	DeadLetters          *prometheus.CounterVec   // subscription, reason
 }
 
 // New creates the metrics and registers them, with the Go and process
@@ -68,10 +83,26 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wirewatch_feed_errors_total",
 			Help: "Feed poll failures by reason.",
 		}, []string{"reason"}),
+		ItemsCapped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wirewatch_items_capped_total",
+			Help: "Feed items left out because a poll takes at most the newest N items.",
+		}),
+		ArticlesCut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wirewatch_articles_truncated_total",
+			Help: "Articles whose content was truncated (with a marker) to fit the NATS max payload.",
+		}),
+		StreamLimitHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_stream_limit_hits_total",
+			Help: "Messages a JetStream stream discarded because of a limit, by stream and limit (max_bytes, max_msgs, max_age).",
+		}, []string{"stream", "limit"}),
 		StageProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wirewatch_stage_processed_total",
 			Help: "Articles processed by each pipeline stage.",
 		}, []string{"stage"}),
+		StageDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_stage_dropped_total",
+			Help: "Articles a stage let through without effect, by reason (sink: archived without an alert because duplicate or no_topic).",
+		}, []string{"stage", "reason"}),
 		StageErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wirewatch_stage_errors_total",
 			Help: "Stage errors by reason (permanent ones are terminated, others redelivered).",
@@ -109,12 +140,42 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wirewatch_topic_reloads_total",
 			Help: "Topic file reloads by result (ok, error).",
 		}, []string{"result"}),
+		Stories: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_stories_total",
+			Help: "Story events: a new story, a source joining one, a source making one breaking.",
+		}, []string{"event"}),
+		StoryAlerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_story_alerts_total",
+			Help: "Per-story alerting: first alert of a story and topic, update with more sources, alert suppressed.",
+		}, []string{"kind"}),
+		NotificationsSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_notifications_sent_total",
+			Help: "Notifications the destination accepted, by subscription and destination type.",
+		}, []string{"subscription", "type"}),
+		NotificationsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_notifications_failed_total",
+			Help: "Failed delivery attempts by subscription, destination type and reason.",
+		}, []string{"subscription", "type", "reason"}),
+		NotificationsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_notifications_skipped_total",
+			Help: "Alerts a subscription did not send, by reason (filtered, already_sent, dead_lettered).",
+		}, []string{"subscription", "reason"}),
+		NotifyLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wirewatch_notification_latency_seconds",
+			Help:    "From alert creation to the destination accepting it (retries included).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200},
+		}, []string{"subscription", "type"}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_notification_dead_letters_total",
+			Help: "Alerts given up on and published to ww.deadletter.<subscription>, by reason.",
+		}, []string{"subscription", "reason"}),
 	}
 	reg.MustRegister(
 		m.Fetches, m.FetchDuration, m.FetchBytes, m.ItemsParsed, m.ArticlesPublish,
-		m.FeedsByState, m.FeedErrors, m.StageProcessed, m.StageErrors,
+		m.FeedsByState, m.FeedErrors, m.ItemsCapped, m.ArticlesCut, m.StreamLimitHits, m.StageProcessed, m.StageDropped, m.StageErrors,
 		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.Duplicates, m.TopicMatches,
-		m.Alerts, m.ArticlesStored, m.TopicReloads,
+		m.Alerts, m.ArticlesStored, m.TopicReloads, m.Stories, m.StoryAlerts,
+		m.NotificationsSent, m.NotificationsFailed, m.NotificationsSkipped, m.NotifyLatency, m.DeadLetters,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -50,7 +52,7 @@ type FetchError struct {
 func (e *FetchError) Error() string {
 	s := e.Reason
 	if e.URL != "" {
-		s += " " + e.URL
+		s += " " + Redact(e.URL)
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
@@ -115,6 +117,9 @@ func classifyNetErr(err error) string {
 		return ReasonCanceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return ReasonTimeout
+	case strings.Contains(err.Error(), "server response headers exceeded"):
+		// net/http has no typed error for MaxResponseHeaderBytes.
+		return ReasonTooLarge
 	case errors.As(err, &dnsErr):
 		if dnsErr.IsTimeout {
 			return ReasonTimeout
@@ -131,4 +136,15 @@ func classifyNetErr(err error) string {
 		return ReasonNetwork
 	}
 	return ReasonUnknown
+}
+
+// Redact hides the password of a URL with credentials
+// (https://user:secret@host/feed becomes https://user:xxxxx@host/feed), so
+// logs, errors and metrics never carry it.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
 }

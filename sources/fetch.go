@@ -20,9 +20,11 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultFetchTimeout   = 60 * time.Second
 	DefaultMaxRedirects   = 10
-	defaultVersion        = "dev"
-	projectURL            = "https://github.com/wirewatch/wirewatch"
-	acceptHeader          = "application/rss+xml, application/atom+xml, application/feed+json, " +
+	// MaxHeaderBytes caps a response's headers (reason too_large).
+	MaxHeaderBytes = 1 << 20
+	defaultVersion = "dev"
+	projectURL     = "https://github.com/wirewatch/wirewatch"
+	acceptHeader   = "application/rss+xml, application/atom+xml, application/feed+json, " +
 		"application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 
@@ -108,15 +110,16 @@ func NewFetcher(cfg FetcherConfig) *Fetcher {
 	}
 	tr := &http.Transport{
 		// No proxy: the guard must see the feed's own address.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   cfg.ConnectTimeout,
-		ResponseHeaderTimeout: cfg.Timeout,
-		ExpectContinueTimeout: time.Second,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   2,
-		IdleConnTimeout:       90 * time.Second,
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    cfg.ConnectTimeout,
+		ResponseHeaderTimeout:  cfg.Timeout,
+		MaxResponseHeaderBytes: MaxHeaderBytes,
+		ExpectContinueTimeout:  time.Second,
+		MaxIdleConns:           100,
+		MaxIdleConnsPerHost:    2,
+		IdleConnTimeout:        90 * time.Second,
 	}
 	maxRedirects := cfg.MaxRedirects
 	client := &http.Client{

@@ -342,3 +342,14 @@ func TestRetryAfterAndMaxAge(t *testing.T) {
 		}
 	}
 }
+
+// A password in a feed URL never reaches an error message.
+func TestErrorsRedactCredentials(t *testing.T) {
+	err := newErr(ReasonHTTP4xx, "https://ann:hunter2@feeds.example/private.rss", errors.New("HTTP 401"))
+	if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "ann:xxxxx@feeds.example") {
+		t.Errorf("error leaks or loses the URL: %s", err)
+	}
+	if got := Redact("https://feeds.example/a.rss?x=1"); got != "https://feeds.example/a.rss?x=1" {
+		t.Errorf("Redact changed a URL without credentials: %s", got)
+	}
+}

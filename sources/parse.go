@@ -24,6 +24,11 @@ import (
 // it is clamped to the fetch time.
 const maxFutureSkew = 24 * time.Hour
 
+// minPlausibleDate is the earliest publication date taken at face value:
+// web feeds did not exist before it, so an earlier date is a placeholder
+// (1970, 1901, year 1) and is treated as missing.
+var minPlausibleDate = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // maxParseInput bounds what Parse reads from its reader, and what a gzipped
 // input may inflate to.
 const maxParseInput = DefaultMaxBodySize
@@ -41,7 +46,7 @@ func Parse(r io.Reader, feed Feed, fetched time.Time) (title string, arts []*pip
 	if len(body) > maxParseInput {
 		return "", nil, newErr(ReasonTooLarge, feed.URL, fmt.Errorf("over %d bytes", maxParseInput))
 	}
-	p, err := parseBytes(body, "", maxParseInput, feed, fetched)
+	p, err := parseBytes(body, "", feed.URL, maxParseInput, feed, fetched)
 	if err != nil {
 		return "", nil, err
 	}
@@ -56,8 +61,11 @@ type parsedFeed struct {
 	ttl time.Duration
 }
 
-// parseBytes decodes and parses a feed body.
-func parseBytes(body []byte, contentType string, limit int64, feed Feed, fetched time.Time) (*parsedFeed, error) {
+// parseBytes decodes and parses a feed body. base is the URL the body came
+// from (after redirects), against which an HTML page's feed links are
+// resolved. An item whose key repeats one already seen in the same body
+// (a duplicate GUID) is dropped: one article per key.
+func parseBytes(body []byte, contentType, base string, limit int64, feed Feed, fetched time.Time) (*parsedFeed, error) {
 	body, err := decodeBody(body, contentType, limit)
 	if err != nil {
 		return nil, withURL(err, feed.URL)
@@ -65,7 +73,7 @@ func parseBytes(body []byte, contentType string, limit int64, feed Feed, fetched
 	gf, err := gofeedParse(body)
 	if err != nil {
 		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
-			return nil, newErr(ReasonNotAFeed, feed.URL, notAFeedReason(body))
+			return nil, newErr(ReasonNotAFeed, feed.URL, notAFeedReason(body, base))
 		}
 		return nil, newErr(ReasonParse, feed.URL, err)
 	}
@@ -84,6 +92,7 @@ func parseBytes(body []byte, contentType string, limit int64, feed Feed, fetched
 	}
 	key := feed.Key()
 	fetched = fetched.UTC()
+	ids := make(map[string]bool, len(gf.Items))
 	for _, it := range gf.Items {
 		if it == nil {
 			continue
@@ -118,7 +127,14 @@ func parseBytes(body []byte, contentType string, limit int64, feed Feed, fetched
 		if a.Published.After(fetched.Add(maxFutureSkew)) {
 			a.Published = fetched
 		}
+		if a.Published.Before(minPlausibleDate) {
+			a.Published = time.Time{}
+		}
 		a.ID = ArticleKey(feed.URL, a.GUID, a.URL, a.Title, a.Content)
+		if ids[a.ID] {
+			continue
+		}
+		ids[a.ID] = true
 		p.arts = append(p.arts, a)
 	}
 	return p, nil
@@ -229,18 +245,24 @@ func uniqueTrimmed(in []string) []string {
 }
 
 // notAFeedReason explains why a body that gofeed could not identify is not
-// a feed; for an HTML page it names the feeds the page advertises.
-func notAFeedReason(body []byte) error {
+// a feed; for an HTML page it names the feeds the page advertises
+// (<link rel="alternate" type="application/rss+xml|atom+xml|feed+json">),
+// resolved against base, so the user can configure that URL instead.
+func notAFeedReason(body []byte, base string) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return errors.New("empty document")
 	}
 	if looksLikeHTML(trimmed) {
-		msg := "got an HTML page, not a feed"
-		if links := feedLinks(body, 3); len(links) > 0 {
-			msg += "; the page links to: " + strings.Join(links, ", ")
+		links := FeedLinks(body, base, 3)
+		switch len(links) {
+		case 0:
+			return errors.New("got an HTML page, not a feed, and the page links no feed")
+		case 1:
+			return fmt.Errorf("got an HTML page, not a feed: the page links feed %s; use that URL", links[0])
+		default:
+			return fmt.Errorf("got an HTML page, not a feed: the page links feeds %s; use one of those URLs", strings.Join(links, ", "))
 		}
-		return errors.New(msg)
 	}
 	return errors.New("no RSS, Atom or JSON Feed document found")
 }
@@ -258,9 +280,12 @@ func looksLikeHTML(b []byte) bool {
 	return false
 }
 
-// feedLinks returns up to max feed URLs advertised by <link rel=alternate>
-// in an HTML head.
-func feedLinks(body []byte, max int) []string {
+// FeedLinks returns up to max feed URLs an HTML page advertises with
+// <link rel="alternate" type="...rss...|...atom...|...json..."> in its
+// head, resolved against base (the page's URL) when relative (feed
+// autodiscovery). Only http and https URLs are returned.
+func FeedLinks(body []byte, base string, max int) []string {
+	bu, _ := url.Parse(base)
 	if len(body) > 256<<10 {
 		body = body[:256<<10]
 	}
@@ -289,9 +314,19 @@ func feedLinks(body []byte, max int) []string {
 						href = strings.TrimSpace(string(v))
 					}
 				}
-				if strings.Contains(rel, "alternate") && href != "" &&
-					(strings.Contains(typ, "rss") || strings.Contains(typ, "atom") || strings.Contains(typ, "json")) {
-					out = append(out, href)
+				if !strings.Contains(rel, "alternate") || href == "" ||
+					!(strings.Contains(typ, "rss") || strings.Contains(typ, "atom") || strings.Contains(typ, "json")) {
+					continue
+				}
+				hu, err := url.Parse(href)
+				if err != nil {
+					continue
+				}
+				if bu != nil && !hu.IsAbs() {
+					hu = bu.ResolveReference(hu)
+				}
+				if (hu.Scheme == "http" || hu.Scheme == "https") && hu.Host != "" && !slices.Contains(out, hu.String()) {
+					out = append(out, hu.String())
 				}
 			}
 		}

@@ -117,7 +117,7 @@ func TestParseMapping(t *testing.T) {
 
 func TestParseTTL(t *testing.T) {
 	in, _ := os.ReadFile("testdata/rss2.xml")
-	p, err := parseBytes(in, "", 0, Feed{URL: "u"}, goldenFetched)
+	p, err := parseBytes(in, "", "u", 0, Feed{URL: "u"}, goldenFetched)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty", "  \n", ReasonNotAFeed, "empty"},
 		{"html", `<!DOCTYPE html><html><head><title>Site</title>` +
 			`<link rel="alternate" type="application/rss+xml" href="https://example.com/rss"></head><body>hi</body></html>`,
-			ReasonNotAFeed, "HTML page, not a feed; the page links to: https://example.com/rss"},
+			ReasonNotAFeed, "HTML page, not a feed: the page links feed https://example.com/rss; use that URL"},
 		{"text", "just some words", ReasonNotAFeed, "no RSS"},
 		{"other xml", `<?xml version="1.0"?><note><to>x</to></note>`, ReasonNotAFeed, ""},
 		{"broken json", `{"version": "https://jsonfeed.org/version/1", "items": [`, ReasonParse, ""},

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,6 +33,13 @@ const (
 	// shutdown, so acknowledged publishes are still recorded.
 	stateSaveTimeout = 5 * time.Second
 	maxErrorText     = 500
+	// DefaultMaxItemsPerPoll is how many items one poll of one feed takes
+	// at most (the newest); the rest are counted in
+	// wirewatch_items_capped_total.
+	DefaultMaxItemsPerPoll = 1000
+	// payloadHeadroom is kept free under the NATS max payload for the
+	// message headers.
+	payloadHeadroom = 4 << 10
 )
 
 // PollerConfig configures a Poller. Fetcher, KV and JS are required.
@@ -53,6 +61,9 @@ type PollerConfig struct {
 	PerHostSpacing     time.Duration
 	// Now is the clock for state times (default time.Now).
 	Now func() time.Time
+	// MaxItemsPerPoll bounds the items one poll publishes: of a feed with
+	// more, the newest are taken (default DefaultMaxItemsPerPoll).
+	MaxItemsPerPoll int
 }
 
 // Poller polls feeds when they are due and publishes their new items to
@@ -118,6 +129,9 @@ func NewPoller(cfg PollerConfig) *Poller {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxItemsPerPoll <= 0 {
+		cfg.MaxItemsPerPoll = DefaultMaxItemsPerPoll
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.NewUnregistered()
@@ -339,7 +353,7 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, cancele
 	}
 	if err == nil && !res.NotModified {
 		p.m.FetchBytes.Add(float64(res.Bytes))
-		parsed, err = parseBytes(res.Body, "", p.cfg.Fetcher.maxBody, f, start)
+		parsed, err = parseBytes(res.Body, "", res.URL, p.cfg.Fetcher.maxBody, f, start)
 	}
 	elapsed := p.now().Sub(start).Seconds()
 	if err != nil {
@@ -366,6 +380,13 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, cancele
 	p.m.Fetches.WithLabelValues("ok", "").Inc()
 	p.m.FetchDuration.WithLabelValues("ok").Observe(elapsed)
 	p.m.ItemsParsed.Add(float64(len(parsed.arts)))
+	arts := parsed.arts
+	if n := p.cfg.MaxItemsPerPoll; len(arts) > n {
+		arts = newest(arts, n)
+		p.m.ItemsCapped.Add(float64(len(parsed.arts) - n))
+		p.log.Warn("feed has more items than one poll takes; the newest are kept",
+			"feed", Redact(f.URL), "items", len(parsed.arts), "kept", n)
+	}
 
 	subject := natsutil.SubjectIngest + "." + e.key
 	seen := make(map[string]bool, len(st.Seen))
@@ -376,7 +397,7 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, cancele
 	var pubTimes []time.Time
 	var pubErr error
 	published := 0
-	for _, a := range parsed.arts {
+	for _, a := range arts {
 		if !a.Published.IsZero() {
 			pubTimes = append(pubTimes, a.Published)
 		}
@@ -390,8 +411,10 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, cancele
 		switch {
 		case err == nil:
 		case errors.Is(err, nats.ErrMaxPayload):
-			// Permanent for this item: skip it for good, say so.
-			p.log.Warn("article too large to publish, skipped", "feed", f.URL, "id", a.ID, "url", a.URL)
+			// Even the truncated article does not fit (its title or
+			// metadata alone are too large): permanent for this item,
+			// skip it for good and say so.
+			p.log.Warn("article too large to publish even truncated, skipped", "feed", Redact(f.URL), "id", a.ID, "url", a.URL)
 		default:
 			pubErr = err
 			continue
@@ -400,7 +423,7 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, cancele
 		current = append(current, a.ID)
 		published++
 	}
-	st.remember(current, len(parsed.arts))
+	st.remember(current, len(arts))
 	if ctx.Err() != nil {
 		// Shutdown mid-publish: record what was acknowledged, keep the
 		// old validators so the next start fetches the body again.
@@ -420,12 +443,26 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, cancele
 	return st, false
 }
 
-// publish sends one article to INGEST and waits for the ack.
+// publish sends one article to INGEST and waits for the ack. An article
+// over the NATS max payload is truncated to fit, with a marker, rather
+// than dropped.
 func (p *Poller) publish(ctx context.Context, subject string, a *pipeline.Article) error {
-	data, err := json.Marshal(a)
+	limit := 0
+	if nc := p.cfg.JS.Conn(); nc != nil {
+		limit = int(nc.MaxPayload())
+	}
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	data, cut, err := fitArticle(a, limit-payloadHeadroom)
 	if err != nil {
 		p.m.ArticlesPublish.WithLabelValues("error").Inc()
 		return fmt.Errorf("encode article %s: %w", a.ID, err)
+	}
+	if cut {
+		p.m.ArticlesCut.Inc()
+		p.log.Warn("article over the NATS max payload, content truncated", "feed", Redact(a.FeedURL), "id", a.ID,
+			"url", a.URL, "content_bytes", len(a.Content), "max_payload", limit)
 	}
 	ack, err := p.cfg.JS.Publish(ctx, subject, data, jetstream.WithMsgID(a.ID))
 	if err != nil {
@@ -440,10 +477,91 @@ func (p *Poller) publish(ctx context.Context, subject string, a *pipeline.Articl
 	return nil
 }
 
+// newest returns the n newest of arts (by publication date, undated ones
+// after dated ones, feed order among equals), in feed order.
+func newest(arts []*pipeline.Article, n int) []*pipeline.Article {
+	idx := make([]int, len(arts))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(i, j int) int {
+		a, b := arts[i].Published, arts[j].Published
+		switch {
+		case a.IsZero() != b.IsZero():
+			if a.IsZero() {
+				return 1
+			}
+			return -1
+		}
+		return b.Compare(a)
+	})
+	idx = idx[:n]
+	slices.Sort(idx)
+	out := make([]*pipeline.Article, n)
+	for k, i := range idx {
+		out[k] = arts[i]
+	}
+	return out
+}
+
+// TruncationMarker ends the content of an article cut to fit the NATS max
+// payload; its %d are the bytes kept and the original size.
+const TruncationMarker = "\n\n[truncated by Wirewatch: %d of %d bytes kept; the item was over the message size limit]"
+
+// fitArticle encodes a, cutting its content (then its title) on a rune
+// boundary, with TruncationMarker, until the JSON fits in limit bytes. a
+// itself is not changed; cut reports whether the encoding was cut.
+func fitArticle(a *pipeline.Article, limit int) (data []byte, cut bool, err error) {
+	data, err = json.Marshal(a)
+	if err != nil || len(data) <= limit {
+		return data, false, err
+	}
+	c := *a
+	base := a.Content // the content kept, without the marker
+	for range 12 {
+		switch {
+		case len(base) > 0:
+			// JSON escaping makes a byte of content cost up to six bytes
+			// of message: size the cut by the content's encoded length.
+			enc, _ := json.Marshal(c.Content)
+			budget := limit - (len(data) - len(enc)) - 2*len(TruncationMarker)
+			keep := 0
+			if budget > 0 {
+				keep = int(float64(len(c.Content)) * float64(budget) / float64(len(enc)) * 0.98)
+			}
+			base = cutRunes(base, min(keep, len(base)-1))
+			c.Content = ""
+			if base != "" {
+				c.Content = base + fmt.Sprintf(TruncationMarker, len(base), len(a.Content))
+			}
+		case len(c.Title) > 1024:
+			c.Title = cutRunes(c.Title, 1024) + "…"
+		default:
+			c.Authors, c.Categories = nil, nil
+		}
+		data, err = json.Marshal(&c)
+		if err != nil || len(data) <= limit {
+			return data, true, err
+		}
+	}
+	return data, true, nil
+}
+
+// cutRunes cuts s to at most n bytes without splitting a rune.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // succeed records a successful poll and schedules the next one.
 func (p *Poller) succeed(st State, f Feed, now time.Time, newItems int, pubTimes []time.Time, ttl, maxAge time.Duration) State {
 	if st.Errors > 0 {
-		p.log.Info("feed recovered", "feed", f.URL, "after_errors", st.Errors, "last_reason", st.LastReason)
+		p.log.Info("feed recovered", "feed", Redact(f.URL), "after_errors", st.Errors, "last_reason", st.LastReason)
 	}
 	_, lo, hi := f.intervals()
 	st.Errors = 0
@@ -476,7 +594,7 @@ func (p *Poller) fail(st State, f Feed, now time.Time, reason string, err error)
 	}
 	st.NextPoll = now.Add(d)
 	p.m.FeedErrors.WithLabelValues(reason).Inc()
-	p.log.Warn("feed poll failed", "feed", f.URL, "reason", reason, "errors", st.Errors,
+	p.log.Warn("feed poll failed", "feed", Redact(f.URL), "reason", reason, "errors", st.Errors,
 		"next_poll", st.NextPoll.Format(time.RFC3339), "err", err)
 	return st
 }
@@ -488,7 +606,7 @@ func (p *Poller) save(ctx context.Context, e *entry, st State) {
 	defer cancel()
 	if err := p.store.Put(ctx, e.key, st); err != nil {
 		p.m.FeedErrors.WithLabelValues(ReasonState).Inc()
-		p.log.Error("save feed state", "feed", e.feed.URL, "reason", ReasonState, "err", err)
+		p.log.Error("save feed state", "feed", Redact(e.feed.URL), "reason", ReasonState, "err", err)
 	}
 }
 

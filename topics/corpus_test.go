@@ -16,13 +16,21 @@ import (
 // rss-2026-01 (title + description) and reports how many entries each
 // topic tags: the figures in docs/topics.md. With
 // WIREWATCH_TOPICS_SAMPLES=n it also logs n random tagged entries per topic
-// (seeded, so a sample can be re-read) for precision review.
+// (seeded, so a sample can be re-read) for precision review, and with
+// WIREWATCH_TOPICS_FILE=f it measures that topic file instead of the
+// default pack.
 func TestCorpusCounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads the whole rss-2026-01 dataset")
 	}
 	arts := corpus.RSSArticles(t, 0)
 	set := Default()
+	if f := os.Getenv("WIREWATCH_TOPICS_FILE"); f != "" {
+		var err error
+		if set, err = LoadFile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	counts := map[string]int{}
 	tagged := map[string][]int{}
 	any := 0
@@ -77,7 +85,7 @@ func TestCorpusCounts(t *testing.T) {
 					why = fmt.Sprintf("%.2f [%s]", x.Score, strings.Join(terms, ", "))
 				}
 			}
-			fmt.Fprintf(&s, "%2d. %s | %.160s\n      %s\n", k+1, a.Title, a.Content, why)
+			fmt.Fprintf(&s, "%2d. [%s] %s | %.300s\n      %s\n", k+1, a.Feed, a.Title, a.Content, why)
 		}
 		t.Log("\n" + s.String())
 	}

@@ -22,7 +22,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	latRate := fs.Int("latency-rate", 1000, "offered load (articles/s) for the latency run")
 	latFor := fs.Duration("latency-for", 60*time.Second, "length of the latency run")
 	workers := fs.Int("workers", 0, "pipeline workers (0: config default)")
-	quick := fs.Bool("quick", false, "a few-second run (20k articles, 50k one-hop, 5 s latency)")
+	farmFeeds := fs.Int("farm-feeds", 10_000, "feeds in the local poll farm (0: skip)")
+	farmEvery := fs.Duration("farm-interval", 30*time.Second, "poll interval in the farm (compressed time; CPU is scaled to a 5-minute cadence)")
+	farmFor := fs.Duration("farm-for", 90*time.Second, "length of the farm run")
+	quick := fs.Bool("quick", false, "a short run (20k articles, 50k one-hop, 5 s latency, 1,000-feed farm for 15 s)")
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
 	dir := fs.String("dir", "", "JetStream directory (default: temporary)")
 	if err := parseFlags(fs, args); err != nil {
@@ -30,6 +33,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *quick {
 		*articles, *oneHop, *latFor = 20_000, 50_000, 5*time.Second
+		*farmFeeds, *farmEvery, *farmFor = 1000, 5*time.Second, 15*time.Second
 	}
 	datasets, err := corpus.Locate(corpus.DatasetsEnv, "datasets")
 	if err != nil {
@@ -47,6 +51,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res, err := bench.Run(ctx, bench.Options{
 		Articles: *articles, OneHop: *oneHop, LatencyRate: *latRate, LatencyFor: *latFor,
 		Workers: *workers, Corpus: arts, Dir: *dir,
+		Farm: bench.FarmOptions{Feeds: *farmFeeds, Interval: *farmEvery, Duration: *farmFor},
 		Progress: func(stage string, done, total int) {
 			if time.Since(last) > time.Second {
 				last = time.Now()

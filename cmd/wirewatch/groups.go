@@ -16,12 +16,19 @@ type subcommand struct {
 
 // topicsCommands are the verbs of `wirewatch topics`, one file each.
 func topicsCommands() map[string]subcommand {
-	return map[string]subcommand{}
+	return map[string]subcommand{
+		"test":     {"what a query or topic file tags in feeds, files or URLs, matches highlighted", cmdTopicsTest},
+		"backtest": {"what a new or edited rule would have tagged in a daemon's archive", cmdTopicsBacktest},
+		"train":    {"learn a topic from example articles, a folder per label; held-out report", cmdTopicsTrain},
+	}
 }
 
 // evalCommands are the verbs of `wirewatch eval`, one file each.
 func evalCommands() map[string]subcommand {
-	return map[string]subcommand{}
+	return map[string]subcommand{
+		"classify": {"learned classifier vs naive Bayes on Reuters R8, BBC News, AG News", cmdEvalClassify},
+		"dedup":    {"near-duplicate detection (MinHash + LSH) vs SimHash on bbc-news and rss-2026-01", cmdEvalDedup},
+	}
 }
 
 func cmdTopics(ctx context.Context, args []string, stdout, stderr io.Writer) error {

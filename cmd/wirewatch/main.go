@@ -24,6 +24,7 @@ Usage:
   wirewatch topics  COMMAND                              work with topic rules (wirewatch topics help)
   wirewatch eval    COMMAND                              evaluations on public datasets (wirewatch eval help)
   wirewatch bench   [--quick] [--json F]                 measure against the broker's one-hop limit
+  wirewatch notify  --config F | test SUBSCRIPTION --config F   run the subscriptions only, or send a test alert
   wirewatch version
 `
 
@@ -48,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"check":   cmdCheck,
 		"topics":  cmdTopics,
 		"eval":    cmdEval,
+		"notify":  cmdNotify,
 		"bench":   cmdBench,
 		"version": func(context.Context, []string, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "wirewatch", daemon.Version())

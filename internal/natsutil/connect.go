@@ -3,6 +3,8 @@ package natsutil
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -66,7 +68,18 @@ func Connect(o ClientOptions) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", o.URL, err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", RedactURLs(o.URL), err)
 	}
 	return nc, nil
+}
+
+// RedactURLs hides passwords in a comma-separated list of server URLs.
+func RedactURLs(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }

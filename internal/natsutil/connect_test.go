@@ -39,6 +39,10 @@ func TestConnectUserPassword(t *testing.T) {
 	if _, err := Connect(ClientOptions{URL: s.ClientURL(), User: "ww", Password: "wrong"}); err == nil {
 		t.Fatal("a wrong password connected")
 	}
+	inURL := strings.Replace(s.ClientURL(), "nats://", "nats://ww:wrong-pass@", 1)
+	if _, err := Connect(ClientOptions{URL: inURL}); err == nil || strings.Contains(err.Error(), "wrong-pass") {
+		t.Fatalf("credentials in the URL: error %v", err)
+	}
 	nc, err := Connect(ClientOptions{URL: s.ClientURL(), User: "ww", Password: "s3cret"})
 	if err != nil {
 		t.Fatal(err)

@@ -23,8 +23,13 @@ type EmbeddedOptions struct {
 	ServerName string
 	// MaxStore caps JetStream file storage in bytes (0: server default).
 	MaxStore int64
-	Logger   *slog.Logger
+	// MaxPayload caps one message, headers included (0: DefaultMaxPayload).
+	MaxPayload int32
+	Logger     *slog.Logger
 }
+
+// DefaultMaxPayload is the embedded server's message size cap.
+const DefaultMaxPayload = 8 << 20
 
 // Embedded is a running in-process nats-server with JetStream.
 type Embedded struct {
@@ -55,6 +60,10 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	if name == "" {
 		name = "wirewatch"
 	}
+	maxPayload := o.MaxPayload
+	if maxPayload <= 0 {
+		maxPayload = DefaultMaxPayload
+	}
 	opts := &server.Options{
 		ServerName:            name,
 		Host:                  host,
@@ -64,7 +73,7 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		JetStreamMaxStore:     o.MaxStore,
 		NoSigs:                true,
 		NoLog:                 true,
-		MaxPayload:            8 << 20,
+		MaxPayload:            maxPayload,
 		DisableShortFirstPing: true,
 	}
 	srv, err := server.NewServer(opts)

@@ -12,7 +12,20 @@ import (
 // stopped when the test ends.
 func StartTestServer(t testing.TB) (*Embedded, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	e, err := StartEmbedded(EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	return StartTestServerWith(t, EmbeddedOptions{})
+}
+
+// StartTestServerWith is StartTestServer with options (Listen and StoreDir
+// are filled in when empty).
+func StartTestServerWith(t testing.TB, o EmbeddedOptions) (*Embedded, *nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	if o.StoreDir == "" {
+		o.StoreDir = t.TempDir()
+	}
+	e, err := StartEmbedded(o)
 	if err != nil {
 		t.Fatalf("start nats-server: %v", err)
 	}

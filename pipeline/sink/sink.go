@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,7 +35,21 @@ type Config struct {
 	HighScore float64
 	// MaxArchivedText caps the text kept in the archive (default 256 KiB).
 	MaxArchivedText int
-	Now             func() time.Time
+	// Stories, when set, turns per-story alerting on: an article that
+	// belongs to a story alerts once per story and topic, then an update
+	// (Alert.Update) each time more sources have joined, instead of once
+	// per article; a duplicate can only update. The store remembers, per
+	// story and topic, which article alerted first and at how many
+	// sources. A breaking story alerts with severity high.
+	Stories StoryStore
+	Now     func() time.Time
+}
+
+// StoryStore is the part of the shared index (dedup.Store) per-story
+// alerting uses.
+type StoryStore interface {
+	Claim(ctx context.Context, key, value string) (string, error)
+	Get(ctx context.Context, key string) (string, bool, error)
 }
 
 // Sink archives articles and publishes alerts.
@@ -78,9 +93,18 @@ func (s *Sink) Process(ctx context.Context, a *pipeline.Article) error {
 		topics = append(topics, t.Name)
 	}
 	var alerts []pipeline.Alert
-	if a.Duplicate == nil {
+	if a.Duplicate == nil || (s.cfg.Stories != nil && a.Story != nil) {
 		for _, t := range a.Topics {
 			al := Build(a, t, topics, s.severity(t), s.cfg.Now())
+			if s.cfg.Stories != nil && a.Story != nil {
+				send, err := s.storyAlert(ctx, a, &al)
+				if err != nil {
+					return err
+				}
+				if !send {
+					continue
+				}
+			}
 			data, err := json.Marshal(&al)
 			if err != nil {
 				return pipeline.Permanent("encode", fmt.Errorf("encode alert for %s: %w", a.ID, err))
@@ -108,10 +132,62 @@ func (s *Sink) Process(ctx context.Context, a *pipeline.Article) error {
 		}
 	}
 	s.m.ArticlesStored.Inc()
+	switch {
+	case a.Duplicate != nil:
+		s.m.StageDropped.WithLabelValues("sink", "duplicate").Inc()
+	case len(a.Topics) == 0:
+		s.m.StageDropped.WithLabelValues("sink", "no_topic").Inc()
+	}
 	for _, al := range alerts {
 		s.m.Alerts.WithLabelValues(al.Topic, al.Severity).Inc()
 	}
 	return nil
+}
+
+// storyAlert decides whether the alert for a story article is sent: the
+// first article of the story to match the topic (a.ID recorded, with the
+// story's source count, under story.<id>.<topic>) sends the story's alert;
+// a later one sends an update when the story has more sources than at
+// that first alert. Ids are deterministic (story and topic; story, topic
+// and source count for an update), so a redelivery publishes nothing new.
+func (s *Sink) storyAlert(ctx context.Context, a *pipeline.Article, al *pipeline.Alert) (bool, error) {
+	ref := *a.Story
+	al.Story = &ref
+	if ref.Breaking {
+		al.Severity = "high"
+	}
+	key := "salert." + token(ref.ID) + "." + token(al.Topic)
+	mine := a.ID + " " + strconv.Itoa(ref.Sources)
+	var owner string
+	var err error
+	if a.Duplicate == nil {
+		owner, err = s.cfg.Stories.Claim(ctx, key, mine)
+	} else {
+		var ok bool
+		owner, ok, err = s.cfg.Stories.Get(ctx, key)
+		if err == nil && !ok {
+			s.m.StoryAlerts.WithLabelValues("suppressed").Inc()
+			return false, nil // a duplicate never opens a story's alerts
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("story alert %s: %w", key, err)
+	}
+	if id, _, _ := strings.Cut(owner, " "); id == a.ID {
+		al.ID = pipeline.AlertID("story:"+ref.ID, al.Topic)
+		s.m.StoryAlerts.WithLabelValues("new").Inc()
+		return true, nil
+	}
+	_, n, _ := strings.Cut(owner, " ")
+	first, _ := strconv.Atoi(n)
+	if ref.Sources <= first {
+		s.m.StoryAlerts.WithLabelValues("suppressed").Inc()
+		return false, nil
+	}
+	al.Update = true
+	al.ID = pipeline.AlertID("story:"+ref.ID+":"+strconv.Itoa(ref.Sources), al.Topic)
+	s.m.StoryAlerts.WithLabelValues("update").Inc()
+	return true, nil
 }
 
 func (s *Sink) severity(t pipeline.TopicMatch) string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
@@ -41,7 +42,8 @@ func TestSink(t *testing.T) {
 	if _, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{}); err != nil {
 		t.Fatal(err)
 	}
-	s := New(js, Config{MaxArchivedText: 100}, metrics.NewUnregistered())
+	reg := prometheus.NewRegistry()
+	s := New(js, Config{MaxArchivedText: 100}, metrics.New(reg))
 	a := &pipeline.Article{
 		Version: 1, ID: "a1", FeedKey: "feed1", Title: "Truce agreed", Content: "<p>raw html</p>",
 		Text: strings.Repeat("long text ", 50), URL: "https://x.example/a?utm_source=rss", CanonicalURL: "https://x.example/a",
@@ -61,6 +63,9 @@ func TestSink(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if n, _ := metrics.Sum(reg, "wirewatch_stage_dropped_total", map[string]string{"stage": "sink", "reason": "duplicate"}); n != 1 {
+		t.Errorf("duplicates archived without alert counted %v, want 1", n)
+	}
 	if n := count(t, js, natsutil.StreamArticles, ""); n != 2 {
 		t.Errorf("ARTICLES holds %d, want 2 (the original and its duplicate)", n)
 	}

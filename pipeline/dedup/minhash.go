@@ -1,0 +1,233 @@
+package dedup
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/wirewatch/wirewatch/internal/fold"
+)
+
+// Params are the near-duplicate parameters: MinHash over word shingles
+// with LSH banding. BENCHMARKS.md ("Duplicates") records the measurement
+// behind the defaults.
+type Params struct {
+	// Shingle is the number of words per shingle (default 3).
+	Shingle int
+	// Bands and Rows: the signature has Bands*Rows hashes; two texts
+	// become candidates when all Rows hashes of one band agree, which
+	// happens with probability 1-(1-J^Rows)^Bands for Jaccard J
+	// (defaults 16 and 4: 0.64 at J=0.5, 0.99 at J=0.7).
+	Bands, Rows int
+	// Threshold is the estimated Jaccard similarity from which a
+	// candidate is a duplicate (default 0.5).
+	Threshold float64
+	// LeadWords is the length of the lead (the first words of the text):
+	// two texts of at least LeadWords words that begin with the same
+	// LeadWords words are candidates too, which catches a copy cut to a
+	// summary (default 24; negative disables it).
+	LeadWords int
+	// MinContainment is how much of the shorter text's shingles the
+	// longer must hold (estimated from the signatures) for a lead
+	// candidate to be a duplicate (default 0.5).
+	MinContainment float64
+	// MinWords is the fewest words a text needs to be indexed at all
+	// (default 8): shorter texts say too little to be told apart.
+	MinWords int
+	// ShortWords: a text shorter than this has the title added to its
+	// words, as for a feed item with a one-line description (default 20).
+	ShortWords int
+	// ResolveWait bounds how long a duplicate waits for the verdict of a
+	// copy processed at the same moment, to name the original rather than
+	// that copy (default 2s).
+	ResolveWait time.Duration
+}
+
+// DefaultParams are the measured defaults.
+func DefaultParams() Params {
+	return Params{Shingle: 3, Bands: 16, Rows: 4, Threshold: 0.5, LeadWords: 24, MinContainment: 0.5, MinWords: 8, ShortWords: 20, ResolveWait: 2 * time.Second}
+}
+
+func (p Params) withDefaults() Params {
+	d := DefaultParams()
+	if p.Shingle <= 0 {
+		p.Shingle = d.Shingle
+	}
+	if p.Bands <= 0 {
+		p.Bands = d.Bands
+	}
+	if p.Rows <= 0 {
+		p.Rows = d.Rows
+	}
+	if p.Threshold <= 0 {
+		p.Threshold = d.Threshold
+	}
+	if p.LeadWords == 0 {
+		p.LeadWords = d.LeadWords
+	}
+	if p.MinContainment <= 0 {
+		p.MinContainment = d.MinContainment
+	}
+	if p.MinWords <= 0 {
+		p.MinWords = d.MinWords
+	}
+	if p.ShortWords <= 0 {
+		p.ShortWords = d.ShortWords
+	}
+	if p.ResolveWait <= 0 {
+		p.ResolveWait = d.ResolveWait
+	}
+	if p.Bands*p.Rows > maxHashes {
+		p.Bands = maxHashes / p.Rows
+	}
+	return p
+}
+
+// Sketch is what near-duplicate detection knows of a text: its MinHash
+// signature, its band hashes and its lead hash.
+type Sketch struct {
+	// Sig holds the Bands*Rows minimum hashes.
+	Sig []uint64
+	// Shingles is the number of distinct shingles (for containment).
+	Shingles int
+	// Bands are the band hashes, one per band.
+	Bands []uint64
+	// Lead is the hash of the first LeadWords words, 0 when the text is
+	// shorter or leads are disabled.
+	Lead uint64
+}
+
+// Words returns the words near-duplicate detection compares: the
+// normalised text's, with the title's in front when the text is short.
+func (p Params) Words(title, text string) []string {
+	p = p.withDefaults()
+	words := fold.Words(text)
+	if len(words) < p.ShortWords {
+		words = append(fold.Words(title), words...)
+	}
+	return words
+}
+
+// SketchWords computes the sketch of words; ok is false when the text is
+// too short to index.
+func (p Params) SketchWords(words []string) (s Sketch, ok bool) {
+	p = p.withDefaults()
+	if len(words) < p.MinWords {
+		return Sketch{}, false
+	}
+	hw := make([]uint64, len(words))
+	for i, w := range words {
+		hw[i] = hashString(w)
+	}
+	n := p.Bands * p.Rows
+	sig := make([]uint64, n)
+	for i := range sig {
+		sig[i] = math.MaxUint64
+	}
+	k := min(p.Shingle, len(hw))
+	seen := make(map[uint64]struct{}, len(hw))
+	for i := 0; i+k <= len(hw); i++ {
+		h := uint64(0x9e3779b97f4a7c15)
+		for _, x := range hw[i : i+k] {
+			h = mix(h ^ x)
+		}
+		if _, dup := seen[h]; dup {
+			continue
+		}
+		seen[h] = struct{}{}
+		for j := range sig {
+			if v := mix(h ^ seeds[j]); v < sig[j] {
+				sig[j] = v
+			}
+		}
+	}
+	s = Sketch{Sig: sig, Shingles: len(seen), Bands: make([]uint64, p.Bands)}
+	for b := range s.Bands {
+		h := uint64(b + 1)
+		for _, v := range sig[b*p.Rows : (b+1)*p.Rows] {
+			h = mix(h ^ v)
+		}
+		s.Bands[b] = h
+	}
+	if p.LeadWords > 0 && len(hw) >= p.LeadWords {
+		h := uint64(0x6c65616400000000) // "lead"
+		for _, x := range hw[:p.LeadWords] {
+			h = mix(h ^ x)
+		}
+		s.Lead = h
+	}
+	return s, true
+}
+
+// Compact encodes the signature for the store: the shingle count, then
+// the low 16 bits of each minimum hash (b-bit MinHash: two unrelated
+// values agree with probability 2^-16, which the estimate ignores).
+func (s Sketch) Compact() []byte {
+	out := make([]byte, 4+2*len(s.Sig))
+	binary.LittleEndian.PutUint32(out, uint32(min(s.Shingles, math.MaxUint32)))
+	for i, v := range s.Sig {
+		binary.LittleEndian.PutUint16(out[4+2*i:], uint16(v))
+	}
+	return out
+}
+
+// Similarity estimates, from two compact signatures, the Jaccard
+// similarity of the shingle sets and the containment of the smaller set
+// in the larger.
+func Similarity(a, b []byte) (jaccard, containment float64, err error) {
+	if len(a) != len(b) || len(a) < 6 || len(a)%2 != 0 {
+		return 0, 0, errors.New("signatures of different or invalid sizes")
+	}
+	n := (len(a) - 4) / 2
+	eq := 0
+	for i := 4; i < len(a); i += 2 {
+		if a[i] == b[i] && a[i+1] == b[i+1] {
+			eq++
+		}
+	}
+	jaccard = float64(eq) / float64(n)
+	na := float64(binary.LittleEndian.Uint32(a))
+	nb := float64(binary.LittleEndian.Uint32(b))
+	if small := min(na, nb); small > 0 {
+		inter := jaccard * (na + nb) / (1 + jaccard)
+		containment = min(1, inter/small)
+	}
+	return jaccard, containment, nil
+}
+
+// hashString is FNV-1a 64 finished with mix: stable across processes and
+// versions, as the shared index needs.
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return mix(h)
+}
+
+// mix is the SplitMix64 finaliser.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// maxHashes bounds Bands*Rows.
+const maxHashes = 512
+
+// seeds are the per-hash seeds, fixed forever (a change would make every
+// stored signature incomparable).
+var seeds = func() [maxHashes]uint64 {
+	var s [maxHashes]uint64
+	x := uint64(0x5eed5eed5eed5eed)
+	for i := range s {
+		x += 0x9e3779b97f4a7c15
+		s[i] = mix(x)
+	}
+	return s
+}()
