@@ -46,6 +46,9 @@ type Options struct {
 	Workers int
 	// Farm, when Feeds > 0, runs the polling measurement.
 	Farm FarmOptions
+	// Restart, when Stored > 0 and Binary is set, runs the restart
+	// measurement.
+	Restart RestartOptions
 	// Corpus is the replay source (real feed entries).
 	Corpus []*pipeline.Article
 	// Dir holds the JetStream files (a temporary directory when empty).
@@ -62,6 +65,7 @@ type Result struct {
 	Pipeline Pipeline  `json:"pipeline"`
 	Latency  Latency   `json:"latency"`
 	Farm     *Farm     `json:"farm,omitempty"`
+	Restart  *Restart  `json:"restart,omitempty"`
 }
 
 // Machine describes where the run happened.
@@ -157,6 +161,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("poll farm: %w", err)
 		}
 		res.Farm = &f
+	}
+	if o.Restart.Stored > 0 && o.Restart.Binary != "" {
+		o.Restart.Dir, o.Restart.Payloads = o.Dir, payloads
+		r, err := RunRestart(ctx, o.Restart)
+		if err != nil {
+			return nil, fmt.Errorf("restart: %w", err)
+		}
+		res.Restart = &r
 	}
 	if res.OneHop.PerSec > 0 {
 		res.Pipeline.RatioToOneHop = res.Pipeline.PerSec / res.OneHop.PerSec
@@ -495,7 +507,11 @@ func stageRates(g prometheus.Gatherer) (map[string]float64, error) {
 // are outstanding (a loaded machine), it waits for them and tries again.
 func publishAsync(ctx context.Context, js jetstream.JetStream, subject string, data []byte, id string) error {
 	for {
-		_, err := js.PublishAsync(subject, data, jetstream.WithMsgID(id))
+		var opts []jetstream.PublishOpt
+		if id != "" {
+			opts = append(opts, jetstream.WithMsgID(id))
+		}
+		_, err := js.PublishAsync(subject, data, opts...)
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			return err
 		}
@@ -597,6 +613,11 @@ func (r *Result) Table() string {
 		row("  CPU per poll (poller+NATS+farm server)", "%.3f ms", f.CPUPerPoll)
 		row(fmt.Sprintf("  cores for %d feeds at 5-minute cadence", f.Feeds), "%.3f", f.CoresAt5m)
 		row("  peak RSS of the process", "%.0f MiB", float64(f.PeakRSSBytes)/(1<<20))
+	}
+	if r := r.Restart; r != nil {
+		row(fmt.Sprintf("restart: ready after kill -9 with %d stored", r.Stored), "%.2f s", r.ReadySeconds)
+		row("  archive size on disk", "%.0f MiB", float64(r.StoreBytes)/(1<<20))
+		row("  first start, empty", "%.2f s", r.FirstReadyS)
 	}
 	return b.String()
 }

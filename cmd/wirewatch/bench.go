@@ -25,7 +25,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	farmFeeds := fs.Int("farm-feeds", 10_000, "feeds in the local poll farm (0: skip)")
 	farmEvery := fs.Duration("farm-interval", 30*time.Second, "poll interval in the farm (compressed time; CPU is scaled to a 5-minute cadence)")
 	farmFor := fs.Duration("farm-for", 90*time.Second, "length of the farm run")
-	quick := fs.Bool("quick", false, "a short run (20k articles, 50k one-hop, 5 s latency, 1,000-feed farm for 15 s)")
+	stored := fs.Int("restart-stored", 1_000_000, "articles stored before the kill -9 restart measurement (0: skip)")
+	quick := fs.Bool("quick", false, "a short run (20k articles, 50k one-hop, 5 s latency, 1,000-feed farm for 15 s, restart with 50k stored)")
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
 	dir := fs.String("dir", "", "JetStream directory (default: temporary)")
 	if err := parseFlags(fs, args); err != nil {
@@ -34,6 +35,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *quick {
 		*articles, *oneHop, *latFor = 20_000, 50_000, 5*time.Second
 		*farmFeeds, *farmEvery, *farmFor = 1000, 5*time.Second, 15*time.Second
+		*stored = 50_000
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("restart measurement needs this binary: %w", err)
 	}
 	datasets, err := corpus.Locate(corpus.DatasetsEnv, "datasets")
 	if err != nil {
@@ -51,7 +57,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res, err := bench.Run(ctx, bench.Options{
 		Articles: *articles, OneHop: *oneHop, LatencyRate: *latRate, LatencyFor: *latFor,
 		Workers: *workers, Corpus: arts, Dir: *dir,
-		Farm: bench.FarmOptions{Feeds: *farmFeeds, Interval: *farmEvery, Duration: *farmFor},
+		Farm:    bench.FarmOptions{Feeds: *farmFeeds, Interval: *farmEvery, Duration: *farmFor},
+		Restart: bench.RestartOptions{Binary: self, Stored: *stored},
 		Progress: func(stage string, done, total int) {
 			if time.Since(last) > time.Second {
 				last = time.Now()
