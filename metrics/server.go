@@ -66,6 +66,9 @@ func Listen(addr string, g prometheus.Gatherer, h *Health, logger *slog.Logger) 
 // Addr is the bound address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// Close releases the listener (a no-op once Serve has shut it down).
+func (s *Server) Close() { _ = s.ln.Close() }
+
 // Serve serves until ctx is done, then shuts down within 5s.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)

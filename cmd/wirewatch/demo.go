@@ -106,6 +106,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.Join(err, <-done)
 	}
 	followErr := tail.Follow(runCtx, js, tail.Options{All: true, JSON: *asJSON}, stdout)
+	nc.Close() // before the embedded server goes, so it is not a disconnect
 	cancel()
 	runErr := <-done
 	if ctx.Err() != nil {
