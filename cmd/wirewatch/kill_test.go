@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -125,6 +128,31 @@ func TestKill9(t *testing.T) {
 		t.Fatalf("only %d expected alerts: the topic pack tags too little of the test set", len(want))
 	}
 
+	// A webhook subscription on every topic: deliveries are counted by
+	// delivery id and by article.
+	var hookMu sync.Mutex
+	byDelivery := map[string]int{}
+	byArticle := map[string]int{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var doc struct {
+			Alert struct {
+				Article struct {
+					ID string `json:"id"`
+				} `json:"article"`
+			} `json:"alert"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&doc); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		hookMu.Lock()
+		byDelivery[r.Header.Get("X-Wirewatch-Delivery")]++
+		byArticle[doc.Alert.Article.ID]++
+		hookMu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hook.Close()
+
 	dir := t.TempDir()
 	port := freePort(t)
 	cfgPath := filepath.Join(dir, "wirewatch.yaml")
@@ -147,8 +175,13 @@ poll:
   max_interval: 2s
 log:
   level: warn
+subscriptions:
+  - name: desk
+    topics: []
+    webhook:
+      url: %s/hook
 feeds:
-%s`, filepath.Join(dir, "data"), port, feedYAML)
+%s`, filepath.Join(dir, "data"), port, hook.URL, feedYAML)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +264,36 @@ feeds:
 	if missing+extra+twice > 0 {
 		t.Errorf("alerts not exactly once")
 	}
+	// Every alerted article reaches the webhook; a delivery repeated by the
+	// kill (the destination accepted it, the daemon died before recording
+	// it) carries the same delivery id, so the receiver can drop it.
+	wantArticles := map[string]bool{}
+	for _, a := range alertsIn(t, js) {
+		wantArticles[a.Article.ID] = true
+	}
+	waitUntil(t, 60*time.Second, "every alerted article delivered to the webhook", func() bool {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		for id := range wantArticles {
+			if byArticle[id] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	hookMu.Lock()
+	repeats := 0
+	for _, n := range byDelivery {
+		repeats += n - 1
+	}
+	t.Logf("webhook: %d articles expected, %d delivery ids received, %d repeated deliveries", len(wantArticles), len(byDelivery), repeats)
+	if len(byDelivery) != len(wantArticles) {
+		t.Errorf("webhook got %d distinct deliveries for %d alerted articles", len(byDelivery), len(wantArticles))
+	}
+	if repeats > 16 {
+		t.Errorf("%d repeated deliveries: more than the in-flight work at the kill", repeats)
+	}
+	hookMu.Unlock()
 	if n := msgs(js, natsutil.StreamIngest); n != uint64(perFeed*len(feeds)) {
 		t.Errorf("INGEST holds %d messages, want %d (an item published twice?)", n, perFeed*len(feeds))
 	}
