@@ -46,6 +46,10 @@ type Config struct {
 	// Subscriptions send alerts to Slack, email or webhooks (notify/).
 	Subscriptions []Subscription `yaml:"subscriptions"`
 
+	// Roles are what this daemon runs: poll, process, notify (empty: all;
+	// config/roles.go).
+	Roles []string `yaml:"roles"`
+
 	// File is the path the config was read from ("" for defaults).
 	File string `yaml:"-"`
 }
@@ -175,7 +179,7 @@ func Parse(file string, data []byte, getenv func(string) string) (*Config, error
 		if errors.As(err, &te) {
 			var ps Problems
 			for _, m := range te.Errors {
-				ps = append(ps, lineProblem(file, m))
+				ps = append(ps, withCol(&root, lineProblem(file, m)))
 			}
 			return nil, ps
 		}
@@ -346,6 +350,7 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	}
 	c.validateSubscriptions(bad)
 	c.validateDedup(bad)
+	c.validateRoles(bad)
 	slices.SortStableFunc(ps, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 	})

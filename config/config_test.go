@@ -104,7 +104,7 @@ func TestUnknownKeyAndTypeErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("want error")
 	}
-	for _, w := range []string{"u.yaml:2: field feedz not found", "u.yaml:4: cannot unmarshal"} {
+	for _, w := range []string{"u.yaml:2:1: field feedz not found", "u.yaml:4:13: cannot unmarshal"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("missing %q in %q", w, err)
 		}

@@ -102,3 +102,46 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
+
+var (
+	unknownField = regexp.MustCompile("^field (\\S+) not found")
+	badValue     = regexp.MustCompile("cannot unmarshal !!\\w+ `([^`]*)`")
+)
+
+// withCol adds the column to a yaml.v3 decode problem, which carries only
+// a line: the key named by "field X not found", the value named by
+// "cannot unmarshal !!T `V`", else the first node on the line.
+func withCol(root *yaml.Node, p Problem) Problem {
+	if p.Line == 0 || p.Col > 0 || root == nil {
+		return p
+	}
+	want := ""
+	if m := unknownField.FindStringSubmatch(p.Msg); m != nil {
+		want = m[1]
+	} else if m := badValue.FindStringSubmatch(p.Msg); m != nil {
+		want = m[1]
+	}
+	first := 0
+	var walk func(n *yaml.Node) bool
+	walk = func(n *yaml.Node) bool {
+		if n.Line == p.Line && n.Kind == yaml.ScalarNode {
+			if first == 0 || n.Column < first {
+				first = n.Column
+			}
+			if want != "" && (n.Value == want || strings.HasPrefix(n.Value, strings.TrimSuffix(want, "..."))) {
+				p.Col = n.Column
+				return true
+			}
+		}
+		for _, c := range n.Content {
+			if walk(c) {
+				return true
+			}
+		}
+		return false
+	}
+	if !walk(root) && first > 0 {
+		p.Col = first
+	}
+	return p
+}

@@ -6,12 +6,15 @@ import (
 	"net/url"
 	"regexp"
 	"time"
+
+	"github.com/wirewatch/wirewatch/notify/schedule"
 )
 
 // Subscription sends the alerts of some topics to one destination: Slack,
 // email or a webhook. Exactly one destination is set. Secrets (webhook
 // URLs with tokens, bot tokens, passwords, signing keys) are never in the
-// file: the *_env keys name the environment variables that hold them.
+// file: the *_env keys name the environment variables that hold them, the
+// *_file keys files that hold them (surrounding whitespace trimmed).
 type Subscription struct {
 	// Name identifies the subscription: its durable consumer is
 	// notify-<name>, its dead letters go to ww.deadletter.<name>.
@@ -34,6 +37,12 @@ type Subscription struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// Retry says how often and how patiently a failed delivery is retried.
 	Retry Retry `yaml:"retry"`
+	// Digest collects alerts and sends them as one message per period:
+	// "daily 07:00 Europe/London" or "every 30m" (empty: each at once).
+	Digest string `yaml:"digest"`
+	// RateLimit caps messages per window, "20/h": beyond it alerts fold
+	// into a digest sent when the window ends; none is dropped.
+	RateLimit string `yaml:"rate_limit"`
 
 	Slack   *Slack   `yaml:"slack"`
 	Email   *Email   `yaml:"email"`
@@ -52,9 +61,11 @@ type Retry struct {
 // Slack posts to an incoming webhook (webhook_url_env), or with a bot
 // token (token_env) to channel through chat.postMessage.
 type Slack struct {
-	WebhookURLEnv string `yaml:"webhook_url_env"`
-	TokenEnv      string `yaml:"token_env"`
-	Channel       string `yaml:"channel"`
+	WebhookURLEnv  string `yaml:"webhook_url_env"`
+	WebhookURLFile string `yaml:"webhook_url_file"`
+	TokenEnv       string `yaml:"token_env"`
+	TokenFile      string `yaml:"token_file"`
+	Channel        string `yaml:"channel"`
 	// APIURL is the Web API base (default https://slack.com/api).
 	APIURL string `yaml:"api_url"`
 }
@@ -68,10 +79,14 @@ type Email struct {
 
 // SMTP is the mail server.
 type SMTP struct {
-	Host        string `yaml:"host"`
-	Port        int    `yaml:"port"` // default 587 (starttls), 465 (tls), 25 (none)
-	Username    string `yaml:"username"`
-	PasswordEnv string `yaml:"password_env"`
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"` // default 587 (starttls), 465 (tls), 25 (none)
+	Username     string `yaml:"username"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	// CAFile is a PEM bundle of the CAs to trust for this server instead
+	// of the system's (a private relay's CA).
+	CAFile string `yaml:"ca_file"`
 	// TLS is starttls (default), tls (implicit TLS) or none (only for a
 	// relay on loopback).
 	TLS string `yaml:"tls"`
@@ -79,10 +94,13 @@ type SMTP struct {
 
 // Webhook POSTs a signed JSON document (schema in the README).
 type Webhook struct {
-	URL    string `yaml:"url"`
-	URLEnv string `yaml:"url_env"` // when the URL itself is a secret
-	// SecretEnv names the variable holding the HMAC-SHA256 signing key.
-	SecretEnv string `yaml:"secret_env"`
+	URL     string `yaml:"url"`
+	URLEnv  string `yaml:"url_env"` // when the URL itself is a secret
+	URLFile string `yaml:"url_file"`
+	// SecretEnv names the variable holding the HMAC-SHA256 signing key;
+	// SecretFile a file holding it.
+	SecretEnv  string `yaml:"secret_env"`
+	SecretFile string `yaml:"secret_file"`
 }
 
 var subscriptionName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
@@ -111,17 +129,32 @@ func (c *Config) validateSubscriptions(bad func(path, format string, args ...any
 		if s.Retry.Attempts < 0 || s.Retry.Backoff < 0 || s.Retry.MaxBackoff < 0 {
 			bad(p+".retry", "attempts, backoff and max_backoff must not be negative")
 		}
+		if s.Digest != "" {
+			if _, err := schedule.Parse(s.Digest); err != nil {
+				bad(p+".digest", "%v", err)
+			}
+		}
+		if s.RateLimit != "" {
+			if _, err := schedule.ParseRate(s.RateLimit); err != nil {
+				bad(p+".rate_limit", "%v", err)
+			}
+		}
 		n := 0
 		if s.Slack != nil {
 			n++
 			sl := s.Slack
+			hook, token := sl.WebhookURLEnv != "" || sl.WebhookURLFile != "", sl.TokenEnv != "" || sl.TokenFile != ""
 			switch {
-			case sl.WebhookURLEnv != "" && sl.TokenEnv != "":
-				bad(p+".slack", "set webhook_url_env or token_env, not both")
-			case sl.WebhookURLEnv == "" && sl.TokenEnv == "":
-				bad(p+".slack", "needs webhook_url_env, or token_env and channel")
-			case sl.TokenEnv != "" && sl.Channel == "":
-				bad(p+".slack.channel", "is required with token_env")
+			case sl.WebhookURLEnv != "" && sl.WebhookURLFile != "":
+				bad(p+".slack", "set webhook_url_env or webhook_url_file, not both")
+			case sl.TokenEnv != "" && sl.TokenFile != "":
+				bad(p+".slack", "set token_env or token_file, not both")
+			case hook && token:
+				bad(p+".slack", "set a webhook URL or a token, not both")
+			case !hook && !token:
+				bad(p+".slack", "needs webhook_url_env (or _file), or token_env (or _file) and channel")
+			case token && sl.Channel == "":
+				bad(p+".slack.channel", "is required with a token")
 			}
 			if sl.APIURL != "" {
 				checkHTTPURL(bad, p+".slack.api_url", sl.APIURL)
@@ -154,19 +187,28 @@ func (c *Config) validateSubscriptions(bad func(path, format string, args ...any
 			default:
 				bad(p+".email.smtp.tls", "%q is not one of starttls, tls, none", e.SMTP.TLS)
 			}
-			if e.SMTP.PasswordEnv != "" && e.SMTP.Username == "" {
-				bad(p+".email.smtp.username", "is required with password_env")
+			if e.SMTP.PasswordEnv != "" && e.SMTP.PasswordFile != "" {
+				bad(p+".email.smtp", "set password_env or password_file, not both")
+			}
+			if (e.SMTP.PasswordEnv != "" || e.SMTP.PasswordFile != "") && e.SMTP.Username == "" {
+				bad(p+".email.smtp.username", "is required with a password")
+			}
+			if e.SMTP.CAFile != "" && e.SMTP.TLS == "none" {
+				bad(p+".email.smtp.ca_file", "needs tls: starttls or tls")
 			}
 		}
 		if s.Webhook != nil {
 			n++
 			w := s.Webhook
 			switch {
-			case (w.URL == "") == (w.URLEnv == ""):
-				bad(p+".webhook", "set exactly one of url and url_env")
+			case btoi(w.URL != "")+btoi(w.URLEnv != "")+btoi(w.URLFile != "") != 1:
+				bad(p+".webhook", "set exactly one of url, url_env and url_file")
 			case w.URL != "":
 				checkHTTPURL(bad, p+".webhook.url", w.URL)
 			}
+		}
+		if s.Webhook != nil && s.Webhook.SecretEnv != "" && s.Webhook.SecretFile != "" {
+			bad(p+".webhook", "set secret_env or secret_file, not both")
 		}
 		if n != 1 {
 			bad(p, "needs exactly one destination: slack, email or webhook (has %d)", n)
@@ -184,4 +226,11 @@ func checkHTTPURL(bad func(path, format string, args ...any), path, raw string) 
 	case u.Host == "":
 		bad(path, "has no host")
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -8,12 +8,14 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -72,13 +74,15 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
+	var stack shutdownStack
+	defer stack.unwind(log, o.ShutdownTimeout)
+
 	httpSrv, err := metrics.Listen(cfg.HTTP.Listen, o.Registry, health, log)
 	if err != nil {
 		return err
 	}
-
-	var stack shutdownStack
-	defer stack.unwind(log, o.ShutdownTimeout)
+	// Closes the listener if Run returns before the server is started.
+	stack.push("http-listener", func(context.Context) error { httpSrv.Close(); return nil })
 
 	natsURL := cfg.NATS.URL
 	if natsURL == "" {
@@ -109,7 +113,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	res, err := natsutil.EnsureResources(ctx, js, Limits(cfg))
+	res, err := ensureResources(ctx, js, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -119,31 +123,36 @@ func Run(ctx context.Context, o Options) error {
 	failed := make(chan error, 8)
 	stack.run("http", failed, httpSrv.Serve)
 
+	// Roles (config/roles.go): each part runs only where configured; the
+	// pipeline and the notifiers are competing consumers, so any number of
+	// daemons may run them.
 	classifier := classify.New(set, m, log)
-	if cfg.Topics != "" {
+	if cfg.Topics != "" && cfg.Runs(config.RoleProcess) {
 		stack.run("topic-watcher", failed, func(ctx context.Context) error {
 			return classifier.Watch(ctx, cfg.Topics, classify.WatchOptions{Reload: o.Reload})
 		})
 	}
-	dstore := dedup.NewKVStore(res.Dedup)
-	sinkCfg := sink.Config{}
-	if cfg.Dedup.Stories.AlertOnceOn() {
-		sinkCfg.Stories = dstore
+	if cfg.Runs(config.RoleProcess) {
+		dstore := dedup.NewKVStore(res.Dedup)
+		sinkCfg := sink.Config{}
+		if cfg.Dedup.Stories.AlertOnceOn() {
+			sinkCfg.Stories = dstore
+		}
+		stages := append(Stages(log, dstore, classifier, gaz, m, cfg.Dedup), sink.New(js, sinkCfg, m))
+		chain := pipeline.Instrument(m, stages...)
+		runner, err := pipeline.NewRunner(ctx, js, pipeline.RunnerConfig{
+			Stream: natsutil.StreamIngest, Durable: "process", Chain: chain,
+			Workers: cfg.Pipeline.Workers, Metrics: m, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		stack.run("pipeline", failed, runner.Run)
 	}
-	stages := append(Stages(log, dstore, classifier, gaz, m, cfg.Dedup), sink.New(js, sinkCfg, m))
-	chain := pipeline.Instrument(m, stages...)
-	runner, err := pipeline.NewRunner(ctx, js, pipeline.RunnerConfig{
-		Stream: natsutil.StreamIngest, Durable: "process", Chain: chain,
-		Workers: cfg.Pipeline.Workers, Metrics: m, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	stack.run("pipeline", failed, runner.Run)
 
 	// Subscriptions: one durable consumer each on ALERTS; they stop before
 	// the NATS client (the stack unwinds in reverse).
-	if len(cfg.Subscriptions) > 0 {
+	if len(cfg.Subscriptions) > 0 && cfg.Runs(config.RoleNotify) {
 		subs, err := notify.FromConfig(cfg.Subscriptions, os.Getenv)
 		if err != nil {
 			return err
@@ -153,13 +162,24 @@ func Run(ctx context.Context, o Options) error {
 		})
 	}
 
-	fetcher := sources.NewFetcher(FetcherConfig(cfg))
-	poller := sources.NewPoller(sources.PollerConfig{
-		Feeds: feeds, Fetcher: fetcher, KV: res.Feeds, JS: js, Metrics: m, Logger: log,
-		Concurrency: cfg.Fetch.Concurrency, PerHostConcurrency: cfg.Fetch.PerHostConcurrency,
-		PerHostSpacing: cfg.Fetch.PerHostSpacing,
-	})
-	stack.run("poller", failed, poller.Run)
+	if cfg.Runs(config.RolePoll) {
+		// Against an external NATS, several daemons may poll: each polls
+		// the feeds it owns (sources/ownership.go).
+		var members *sources.Membership
+		if cfg.NATS.URL != "" {
+			if members, err = JoinPollers(ctx, js, cfg, log); err != nil {
+				return err
+			}
+			stack.run("membership", failed, members.Run)
+		}
+		fetcher := sources.NewFetcher(FetcherConfig(cfg))
+		poller := sources.NewPoller(sources.PollerConfig{
+			Feeds: feeds, Fetcher: fetcher, KV: res.Feeds, JS: js, Metrics: m, Logger: log,
+			Concurrency: cfg.Fetch.Concurrency, PerHostConcurrency: cfg.Fetch.PerHostConcurrency,
+			PerHostSpacing: cfg.Fetch.PerHostSpacing, Members: members,
+		})
+		stack.run("poller", failed, poller.Run)
+	}
 	stack.run("stream-limits", failed, func(ctx context.Context) error {
 		return natsutil.WatchLimits(ctx, js, natsutil.LimitWatch{Logger: log, OnHit: func(stream, limit string, n uint64) {
 			m.StreamLimitHits.WithLabelValues(stream, limit).Add(float64(n))
@@ -181,6 +201,45 @@ func Run(ctx context.Context, o Options) error {
 		log.Error("component failed; shutting down", "err", err)
 		return err
 	}
+}
+
+// ensureResources declares the streams and buckets. Against an external
+// NATS it retries for up to a minute on timeouts: a cluster that is still
+// electing its leaders, or several daemons declaring replicated streams at
+// once, can take longer than one API call's timeout.
+func ensureResources(ctx context.Context, js jetstream.JetStream, cfg *config.Config, log *slog.Logger) (*natsutil.Resources, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res, err := natsutil.EnsureResources(ctx, js, Limits(cfg))
+		if err == nil || cfg.NATS.URL == "" || ctx.Err() != nil || time.Now().After(deadline) ||
+			!(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoStreamResponse)) {
+			return res, err
+		}
+		log.Warn("declaring streams timed out; retrying", "err", err)
+	}
+}
+
+// JoinPollers registers this daemon among the polling daemons. The
+// heartbeat is a tenth of poll.min_interval (between 200ms and 5s), so a
+// dead daemon's feeds are taken over well within 2 poll intervals; all
+// daemons of a cluster should share poll.min_interval.
+func JoinPollers(ctx context.Context, js jetstream.JetStream, cfg *config.Config, log *slog.Logger) (*sources.Membership, error) {
+	hb := min(max(cfg.Poll.MinInterval/10, 200*time.Millisecond), sources.DefaultHeartbeat)
+	kv, err := sources.EnsureMembersBucket(ctx, js, cfg.NATS.Replicas, hb)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	host = strings.Map(func(r rune) rune { // a KV key: letters, digits, - and _
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '_'
+	}, host)
+	id := fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+	return sources.Join(ctx, sources.MembershipConfig{KV: kv, ID: id, Heartbeat: hb, Logger: log})
 }
 
 // drain flushes what the client still has to send and closes it.

@@ -28,7 +28,10 @@ import (
 //
 // A reader refuses another magic, a newer version, a bad checksum or
 // counts that do not add up.
-const FormatVersion = 1
+//
+// Version 2 is version 1 with character n-grams (header char_grams); a
+// model without them is still written as version 1.
+const FormatVersion = 2
 
 var magic = []byte("WWM\x00")
 
@@ -39,6 +42,7 @@ type header struct {
 	Labels  []string `json:"labels"`
 	Bits    uint8    `json:"bits"`
 	Bigrams bool     `json:"bigrams"`
+	Chars   bool     `json:"char_grams,omitempty"`
 	Meta    Meta     `json:"meta"`
 }
 
@@ -46,8 +50,12 @@ type header struct {
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	var b bytes.Buffer
 	b.Write(magic)
-	b.Write(binary.LittleEndian.AppendUint32(nil, FormatVersion))
-	h, err := json.Marshal(header{Labels: m.Labels, Bits: m.Bits, Bigrams: m.Bigrams, Meta: m.Meta})
+	version := uint32(1)
+	if m.CharGrams {
+		version = 2
+	}
+	b.Write(binary.LittleEndian.AppendUint32(nil, version))
+	h, err := json.Marshal(header{Labels: m.Labels, Bits: m.Bits, Bigrams: m.Bigrams, Chars: m.CharGrams, Meta: m.Meta})
 	if err != nil {
 		return 0, fmt.Errorf("encoding model header: %w", err)
 	}
@@ -117,7 +125,7 @@ func Decode(b []byte) (*Model, error) {
 	if len(b) < 16 || !bytes.Equal(b[:4], magic) {
 		return nil, bad("no WWM magic")
 	}
-	if v := binary.LittleEndian.Uint32(b[4:]); v != FormatVersion {
+	if v := binary.LittleEndian.Uint32(b[4:]); v < 1 || v > FormatVersion {
 		return nil, bad("format version %d (this build reads %d)", v, FormatVersion)
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
@@ -151,7 +159,7 @@ func Decode(b []byte) (*Model, error) {
 	if !ok || uint64(R)*uint64(5+4*K) > uint64(len(p)) {
 		return nil, bad("row count")
 	}
-	m := &Model{Labels: h.Labels, Bits: h.Bits, Bigrams: h.Bigrams, Meta: h.Meta}
+	m := &Model{Labels: h.Labels, Bits: h.Bits, Bigrams: h.Bigrams, CharGrams: h.Chars, Meta: h.Meta}
 	m.buckets = make([]uint32, R)
 	var prev uint64
 	for r := range m.buckets {

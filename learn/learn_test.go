@@ -5,10 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/wirewatch/wirewatch/internal/corpus"
 )
 
 // synthetic builds n documents per label: each mixes words of its label's
@@ -263,5 +268,141 @@ func BenchmarkPredict(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		e := docs[i%len(docs)]
 		m.Predict(e.Title, e.Text)
+	}
+}
+
+// longDocs builds n BBC-length documents (a title and about 400 words)
+// over a Zipf-distributed vocabulary of 30,000 made-up words, two labels.
+func longDocs(n int, seed uint64) []Example {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(seed, 4)), 1.1, 2, 29_999)
+	word := func(i uint64) string { return fmt.Sprintf("w%xq", i*2654435761%1_000_003) }
+	out := make([]Example, n)
+	for i := range out {
+		label := "a"
+		if i%2 == 1 {
+			label = "b"
+		}
+		ws := make([]string, 400)
+		for j := range ws {
+			k := zipf.Uint64()
+			if label == "b" && rng.IntN(10) == 0 {
+				k += 7 // shift some words: a signal to learn
+			}
+			ws[j] = word(k)
+		}
+		out[i] = Example{Title: strings.Join(ws[:8], " "), Text: strings.Join(ws[8:], " "), Label: label}
+	}
+	return out
+}
+
+// BenchmarkPredictLong classifies BBC-length articles with a model of a
+// realistic size; articles/s per core is 1e9 / (ns/op).
+func BenchmarkPredictLong(b *testing.B) {
+	m, err := Train(context.Background(), longDocs(2000, 1), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	docs := longDocs(64, 2)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; b.Loop(); i++ {
+		e := docs[i%len(docs)]
+		m.Predict(e.Title, e.Text)
+	}
+	reportCPU(b, cpuTime()-cpu0)
+}
+
+// TestScoresMatchTraining: the one-pass inference computes the decision
+// values that the training features (featurize, sorted and counted) give,
+// whatever the case, accents, apostrophes and marks.
+func TestScoresMatchTraining(t *testing.T) {
+	train := synthetic(40, 5)
+	train = append(train, Example{Title: "Économie", Text: "Sanktionen gegen Café-Betreiber l'embargo Ǆemal", Label: "sanctions"})
+	for _, opt := range []Options{{Bits: 16}, {Bits: 16, CharGrams: true}, {Bits: 16, Unigrams: true}} {
+		scoresMatchTraining(t, train, opt)
+	}
+}
+
+func scoresMatchTraining(t *testing.T, train []Example, opt Options) {
+	m, err := Train(context.Background(), train, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = Decode(buf.Bytes()); err != nil || m.CharGrams != opt.CharGrams {
+		t.Fatalf("round trip: %v, char grams %v", err, m != nil && m.CharGrams)
+	}
+	docs := [][2]string{
+		{"New RESTRICTIONS", "An Embargo and an asset freeze, the minister's BLACKLIST."},
+		{"ÉCONOMIE", "sanktionen gegen cafe-betreiber L’EMBARGO ǅemal \u0301\u0301 x\u0301y"},
+		{"", ""},
+		{"", "embargo embargo embargo embargo restrictions"},
+		{"It's `quoted`", "don't ' ` '' a'b"},
+	}
+	for _, d := range docs {
+		got := make([]float64, len(m.Labels))
+		m.ScoresInto(got, d[0], d[1])
+		want := make([]float64, len(m.Labels))
+		var norm float64
+		K := len(m.Labels)
+		for _, f := range m.hasher().featurize(new(scratch), d[0], d[1]) {
+			r := m.ix.get(f.b)
+			if r < 0 {
+				continue
+			}
+			v := float64(sublinear(f.n) * m.idf[r])
+			norm += v * v
+			for k := range K {
+				want[k] += v * float64(m.w[int(r)*K+k])
+			}
+		}
+		for k := range want {
+			if norm > 0 {
+				want[k] /= math.Sqrt(norm)
+			}
+			want[k] += float64(m.bias[k])
+			if math.Abs(got[k]-want[k]) > 1e-9 {
+				t.Errorf("%+v %q: score %d = %v, want %v", opt, d, k, got[k], want[k])
+			}
+		}
+	}
+}
+
+// BenchmarkPredictBBC classifies the BBC News articles (about 380 words
+// each) with a model trained on all of them; it needs the datasets
+// (internal/corpus). Articles/s per core is 1e9 / (ns/op).
+func BenchmarkPredictBBC(b *testing.B) {
+	docs, err := corpus.ReadBBC(filepath.Join(corpus.Datasets(b), corpus.BBCNews))
+	if err != nil {
+		b.Skip(err) // the datasets are there but not BBC: nothing to measure
+	}
+	ex := make([]Example, len(docs))
+	for i, d := range docs {
+		ex[i] = Example{Title: d.Title, Text: d.Text, Label: d.Label}
+	}
+	m, err := Train(context.Background(), ex, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; b.Loop(); i++ {
+		e := ex[i%len(ex)]
+		m.Predict(e.Title, e.Text)
+	}
+	reportCPU(b, cpuTime()-cpu0)
+}
+
+// reportCPU reports the CPU time per article and the articles per second
+// of CPU: on a busy machine wall time measures the queue, CPU time the
+// work.
+func reportCPU(b *testing.B, cpu time.Duration) {
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/article")
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "articles/cpu-s")
 	}
 }

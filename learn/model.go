@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/wirewatch/wirewatch/internal/fold"
 )
 
 // Model is a trained linear classifier over hashed TF-IDF features. It is
@@ -13,14 +15,18 @@ type Model struct {
 	Labels  []string // the classes, sorted
 	Bits    uint8    // 2^Bits hash buckets
 	Bigrams bool     // word bigrams besides unigrams
-	Meta    Meta     // how it was trained
+	// CharGrams adds the character 3-, 4- and 5-grams of each word
+	// (padded with < and >) to the features.
+	CharGrams bool
+	Meta      Meta // how it was trained
 
 	buckets []uint32  // the buckets kept, sorted; row r is buckets[r]
 	idf     []float32 // per row
 	w       []float32 // row-major: w[r*K+k] is the weight of row r for label k
 	bias    []float32 // per label
 	ix      index
-	packed  []float32 // per row: idf, then the K weights (one cache line)
+	dense   []int32   // bucket -> row, the zero row if not kept (Bits <= denseBits), else nil
+	packed  []float32 // per row: idf, then the K weights (one cache line); then a zero row
 
 	pool sync.Pool // *scratch
 }
@@ -36,13 +42,25 @@ type Meta struct {
 	Note     string  `json:"note,omitempty"`
 }
 
-func (m *Model) hasher() hasher { return hasher{bits: m.Bits, bigrams: m.Bigrams} }
+func (m *Model) hasher() hasher {
+	return hasher{bits: m.Bits, bigrams: m.Bigrams, chars: m.CharGrams}
+}
 
 // init builds what inference needs once buckets, idf, w and bias are set.
 func (m *Model) init() {
 	m.ix = newIndex(m.buckets)
+	m.dense = nil
+	if m.Bits <= denseBits {
+		m.dense = make([]int32, 1<<m.Bits)
+		for i := range m.dense {
+			m.dense[i] = int32(len(m.buckets)) // the zero row
+		}
+		for r, b := range m.buckets {
+			m.dense[b] = int32(r)
+		}
+	}
 	K := len(m.Labels)
-	m.packed = make([]float32, len(m.buckets)*(K+1))
+	m.packed = make([]float32, (len(m.buckets)+1)*(K+1)) // + a zero row
 	for r := range m.buckets {
 		m.packed[r*(K+1)] = m.idf[r]
 		copy(m.packed[r*(K+1)+1:], m.w[r*K:r*K+K])
@@ -87,22 +105,98 @@ func (m *Model) Score(label, title, text string) (float64, bool) {
 	return scores[k], true
 }
 
-// scores fills out (len K) with the decision values.
+// Label returns the index of label in Labels, and false when the model
+// has no such label.
+func (m *Model) Label(label string) (int, bool) { return slices.BinarySearch(m.Labels, label) }
+
+// ScoresInto sets out[k] to the decision value of Labels[k] for the
+// document; out must have len(Labels) elements. It does not allocate.
+func (m *Model) ScoresInto(out []float64, title, text string) { m.scores(out, title, text) }
+
+// denseBits is the largest hash size for which a model maps buckets to
+// rows with a flat table (4 bytes per bucket: 4 MiB at 20 bits) instead
+// of the hash index.
+const denseBits = 22
+
+// packedRow returns the row of bucket b in packed: the zero row (idf 0,
+// weights 0) when the model does not keep b, so that the caller need not
+// branch (a mispredicted branch per feature would stop the CPU from
+// overlapping the cache misses of several features).
+func (m *Model) packedRow(b uint32) int32 {
+	if m.dense != nil {
+		return m.dense[b]
+	}
+	if r := m.ix.get(b); r >= 0 {
+		return r
+	}
+	return int32(len(m.buckets))
+}
+
+// scores fills out (len K) with the decision values. It computes what
+// featurize and the TF-IDF weighting of training compute, but in one pass
+// without sorting: each word's folded bytes are hashed in place, each kept
+// row counted in a per-scratch array, and only the rows seen are visited.
 func (m *Model) scores(out []float64, title, text string) {
 	s := m.pool.Get().(*scratch)
 	defer m.pool.Put(s)
-	K := len(m.Labels)
-	for k := range out {
-		out[k] = 0
+	// Count the document's buckets in a small open-addressing table
+	// (keys stored +1; it stays in the L1 cache), touching no model
+	// memory yet.
+	need := 2 * (len(title) + len(text)) / 3 // >= 2 per word and bigram
+	size := 1024
+	for size < need {
+		size *= 2
 	}
-	var norm float64
-	for _, f := range m.hasher().featurize(s, title, text) {
-		r := m.ix.get(f.b)
-		if r < 0 {
-			continue
+	if len(s.tab) < size {
+		s.tab = make([]tabSlot, size)
+	}
+	tab := s.tab[:size]
+	mask := uint32(size - 1)
+	s.rows = s.rows[:0] // here: the slots in use
+	h := m.hasher()
+	count := func(b uint32) {
+		i := (b * 0x9e3779b1) & mask
+		for {
+			t := &tab[i]
+			if t.key == b+1 {
+				t.n++
+				return
+			}
+			if t.key == 0 {
+				t.key, t.n = b+1, 1
+				s.rows = append(s.rows, int32(i))
+				return
+			}
+			i = (i + 1) & mask
 		}
+	}
+	for _, part := range [2]string{title, text} {
+		var prev uint64
+		first := true
+		for start, end := range fold.Spans(part) {
+			x, ok := s.hashFolded(part[start:end], h.chars)
+			if !ok {
+				continue // nothing but marks: no token
+			}
+			if h.chars {
+				h.charGrams(s, s.word, count)
+			}
+			count(h.bucket(x))
+			if h.bigrams && !first {
+				count(h.bucket(h.bigram(prev, x)))
+			}
+			prev, first = x, false
+		}
+	}
+	K := len(m.Labels)
+	clear(out)
+	var norm float64
+	for _, i := range s.rows {
+		t := tab[i]
+		tab[i] = tabSlot{}
+		r := m.packedRow(t.key - 1)
 		row := m.packed[int(r)*(K+1) : int(r)*(K+1)+K+1]
-		v := float64(sublinear(f.n) * row[0])
+		v := float64(sublinear(float32(t.n)) * row[0])
 		norm += v * v
 		for k, w := range row[1:] {
 			out[k] += v * float64(w)
@@ -120,8 +214,13 @@ func (m *Model) scores(out []float64, title, text string) {
 // Contribution is how much one word or bigram of a document moved a
 // label's score.
 type Contribution struct {
-	Term   string  `json:"term"`
-	Weight float64 `json:"weight"`
+	Term   string  `json:"term"`   // the folded word or bigram
+	Weight float64 `json:"weight"` // its share of the decision value
+	// Field ("title" or "text") and Start, End (byte offsets into it) say
+	// where the term first occurs.
+	Field string `json:"field"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
 }
 
 // Explain returns the n words and bigrams of the document that weighed
@@ -161,7 +260,8 @@ func (m *Model) Explain(label, title, text string, n int) ([]Contribution, bool)
 		if len(out) == n || x.v <= 0 {
 			break
 		}
-		out = append(out, Contribution{Term: terms[x.b], Weight: x.v * inv})
+		o := terms[x.b]
+		out = append(out, Contribution{Term: o.term, Weight: x.v * inv, Field: o.field, Start: o.start, End: o.end})
 	}
 	return out, true
 }

@@ -14,14 +14,20 @@ import (
 
 // Options tune training; the zero value gives the defaults.
 type Options struct {
-	Bits     uint8   // hash buckets 2^Bits; default 20, 12..24
-	Unigrams bool    // words only, no bigrams
-	MinDF    int     // keep buckets in at least MinDF training documents; default 1
-	C        float64 // SVM cost (inverse regularisation); default 1
-	MaxIter  int     // coordinate-descent passes per label; default 100
-	Eps      float64 // stopping tolerance on the projected gradient; default 0.1
-	Workers  int     // goroutines; default GOMAXPROCS
-	Seed     uint64  // shuffling; 0 is a fixed default
+	Bits     uint8 // hash buckets 2^Bits; default 20, 12..24
+	Unigrams bool  // words only, no bigrams
+	// CharGrams adds each word's character 3- to 5-grams to the features.
+	CharGrams bool
+	// Beta, in (0, 1), interpolates each label's weights with their mean
+	// magnitude, w' = (1-Beta) mean|w| + Beta w (Wang and Manning's
+	// NB-SVM interpolation); 0 or 1 leaves the weights as trained.
+	Beta    float64
+	MinDF   int     // keep buckets in at least MinDF training documents; default 1
+	C       float64 // SVM cost (inverse regularisation); default 1
+	MaxIter int     // coordinate-descent passes per label; default 100
+	Eps     float64 // stopping tolerance on the projected gradient; default 0.1
+	Workers int     // goroutines; default GOMAXPROCS
+	Seed    uint64  // shuffling; 0 is a fixed default
 	// NoNBScale turns off the default scaling of each feature by its
 	// naive Bayes log-count ratio for the label against the rest (NB-SVM,
 	// Wang and Manning 2012), leaving a plain TF-IDF linear SVM.
@@ -81,7 +87,7 @@ func Train(ctx context.Context, examples []Example, opt Options) (*Model, error)
 	if len(labels) < 2 {
 		return nil, fmt.Errorf("training on %d examples with labels %v: %w", len(examples), labels, ErrNoData)
 	}
-	h := hasher{bits: opt.Bits, bigrams: !opt.Unigrams}
+	h := hasher{bits: opt.Bits, bigrams: !opt.Unigrams, chars: opt.CharGrams}
 	progress := syncProgress(opt.Progress)
 
 	// Featurise every document in parallel.
@@ -112,7 +118,7 @@ func Train(ctx context.Context, examples []Example, opt Options) (*Model, error)
 	for r, b := range buckets {
 		idf[r] = float32(math.Log((1+N)/(1+float64(df[b]))) + 1)
 	}
-	m := &Model{Labels: labels, Bits: opt.Bits, Bigrams: h.bigrams, buckets: buckets, idf: idf}
+	m := &Model{Labels: labels, Bits: opt.Bits, Bigrams: h.bigrams, CharGrams: h.chars, buckets: buckets, idf: idf}
 	m.ix = newIndex(buckets)
 
 	X := m.matrix(docs)
@@ -238,6 +244,16 @@ func trainSVM(X csr, y []int, k int, r []float64, opt Options) ([]float64, float
 		}
 		if pgMax-pgMin < opt.Eps {
 			break
+		}
+	}
+	if opt.Beta > 0 && opt.Beta < 1 {
+		var mean float64
+		for _, v := range w {
+			mean += math.Abs(v)
+		}
+		mean /= float64(max(len(w), 1))
+		for j := range w {
+			w[j] = (1-opt.Beta)*mean + opt.Beta*w[j]
 		}
 	}
 	for j := range r {

@@ -48,6 +48,8 @@ type Metrics struct {
 	NotificationsSkipped *prometheus.CounterVec   // subscription, reason (filtered, already_sent, dead_lettered)
 	NotifyLatency        *prometheus.HistogramVec // subscription, type
 	DeadLetters          *prometheus.CounterVec   // subscription, reason
+	NotificationsFolded  *prometheus.CounterVec   // subscription, reason (digest, rate_limit)
+	DigestSize           *prometheus.HistogramVec // subscription, type
 }
 
 // New creates the metrics and registers them, with the Go and process
@@ -169,6 +171,15 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wirewatch_notification_dead_letters_total",
 			Help: "Alerts given up on and published to ww.deadletter.<subscription>, by reason.",
 		}, []string{"subscription", "reason"}),
+		NotificationsFolded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_notifications_folded_total",
+			Help: "Alerts collected for a digest instead of sent at once, by reason (digest, rate_limit).",
+		}, []string{"subscription", "reason"}),
+		DigestSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wirewatch_notification_digest_size",
+			Help:    "Articles in each digest the destination accepted.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
+		}, []string{"subscription", "type"}),
 	}
 	reg.MustRegister(
 		m.Fetches, m.FetchDuration, m.FetchBytes, m.ItemsParsed, m.ArticlesPublish,
@@ -176,6 +187,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.Duplicates, m.TopicMatches,
 		m.Alerts, m.ArticlesStored, m.TopicReloads, m.Stories, m.StoryAlerts,
 		m.NotificationsSent, m.NotificationsFailed, m.NotificationsSkipped, m.NotifyLatency, m.DeadLetters,
+		m.NotificationsFolded, m.DigestSize,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),

@@ -42,6 +42,10 @@ func (e *Email) Send(ctx context.Context, n *Notification) error {
 	if err != nil {
 		return permanent("encode", err)
 	}
+	return e.deliver(ctx, msg)
+}
+
+func (e *Email) deliver(ctx context.Context, msg []byte) error {
 	if err := e.send(ctx, msg); err != nil {
 		ce := classifySMTP(err)
 		ce.Err = fmt.Errorf("smtp %s:%d: %w", e.Host, e.port(), ce.Err)
@@ -190,19 +194,6 @@ func (e *Email) message(n *Notification) ([]byte, error) {
 		subject = "[wirewatch] test: " + a.Article.Title
 	}
 
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	h := func(k, val string) { fmt.Fprintf(&b, "%s: %s\r\n", k, val) }
-	h("From", headerSafe(e.from()))
-	h("To", headerSafe(strings.Join(e.To, ", ")))
-	h("Subject", mime.QEncoding.Encode("utf-8", headerSafe(truncate(subject, 250))))
-	h("Date", now().Format(time.RFC1123Z))
-	h("Message-ID", "<"+n.ID+"@wirewatch>")
-	h("MIME-Version", "1.0")
-	h("Content-Type", "multipart/alternative; boundary="+mw.Boundary())
-	h("X-Wirewatch-Subscription", headerSafe(n.Subscription))
-	b.WriteString("\r\n")
-
 	text := fmt.Sprintf("%s\n%s\n\n%s · %s · topics: %s", v.Title, a.Article.URL, v.Feed, v.When, v.Topics)
 	if v.Story != "" {
 		text += " · story: " + v.Story
@@ -217,7 +208,24 @@ func (e *Email) message(n *Notification) ([]byte, error) {
 	if err := mailHTML.Execute(&html, v); err != nil {
 		return nil, fmt.Errorf("mail HTML: %w", err)
 	}
-	for _, part := range []struct{ typ, body string }{{"text/plain", text + "\n"}, {"text/html", html.String()}} {
+	return e.compose(now(), n.ID, n.Subscription, subject, text+"\n", html.String())
+}
+
+// compose is a multipart/alternative mail of text and HTML bodies.
+func (e *Email) compose(date time.Time, id, sub, subject, text, html string) ([]byte, error) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	h := func(k, val string) { fmt.Fprintf(&b, "%s: %s\r\n", k, val) }
+	h("From", headerSafe(e.from()))
+	h("To", headerSafe(strings.Join(e.To, ", ")))
+	h("Subject", mime.QEncoding.Encode("utf-8", headerSafe(truncate(subject, 250))))
+	h("Date", date.Format(time.RFC1123Z))
+	h("Message-ID", "<"+id+"@wirewatch>")
+	h("MIME-Version", "1.0")
+	h("Content-Type", "multipart/alternative; boundary="+mw.Boundary())
+	h("X-Wirewatch-Subscription", headerSafe(sub))
+	b.WriteString("\r\n")
+	for _, part := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", html}} {
 		pw, err := mw.CreatePart(textproto.MIMEHeader{
 			"Content-Type":              {part.typ + "; charset=utf-8"},
 			"Content-Transfer-Encoding": {"quoted-printable"},

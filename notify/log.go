@@ -14,7 +14,8 @@ import (
 const (
 	stateSending = "sending" // claimed by Owner until Until
 	stateSent    = "sent"
-	stateDead    = "dead" // dead-lettered: other topic-alerts of the article are not retried
+	stateDead    = "dead"   // dead-lettered: other topic-alerts of the article are not retried
+	stateQueued  = "queued" // in the digest bucket, to be sent with the next digest
 )
 
 type logEntry struct {
@@ -32,6 +33,7 @@ const (
 	alreadySent
 	alreadyDead
 	busy // another worker holds an unexpired lease
+	alreadyQueued
 )
 
 // notifyLog is the notification log: one key per subscription and
@@ -72,6 +74,8 @@ func (l *notifyLog) claim(ctx context.Context, key, owner, alertID string, lease
 			return 0, alreadySent, 0, nil
 		case stateDead:
 			return 0, alreadyDead, 0, nil
+		case stateQueued:
+			return 0, alreadyQueued, 0, nil
 		}
 		if left := cur.Until.Sub(now); left > 0 {
 			return 0, busy, left, nil
@@ -99,4 +103,18 @@ func (l *notifyLog) finish(ctx context.Context, key, state, alertID string) erro
 // release drops a claim that did not deliver, if it is still ours.
 func (l *notifyLog) release(ctx context.Context, key string, rev uint64) {
 	_ = l.kv.Delete(ctx, key, jetstream.LastRevision(rev))
+}
+
+// state is the recorded state of key ("" when none).
+func (l *notifyLog) state(ctx context.Context, key string) (string, error) {
+	e, err := l.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("notification log: read %s: %w", key, err)
+	}
+	var cur logEntry
+	_ = json.Unmarshal(e.Value(), &cur)
+	return cur.State, nil
 }

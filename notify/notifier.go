@@ -17,6 +17,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
+	"github.com/wirewatch/wirewatch/notify/schedule"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
 
@@ -31,9 +32,11 @@ const (
 	LogTTL = 31 * 24 * time.Hour
 )
 
-// Resources are the notification log and the dead-letter stream.
+// Resources are the notification log, the digest bucket and the
+// dead-letter stream.
 type Resources struct {
 	Log        jetstream.KeyValue
+	Digest     jetstream.KeyValue
 	DeadLetter jetstream.Stream
 }
 
@@ -48,6 +51,13 @@ func EnsureResources(ctx context.Context, js jetstream.JetStream, replicas int) 
 	if err != nil {
 		return nil, fmt.Errorf("declare KV bucket %s: %w", BucketNotifyLog, err)
 	}
+	dkv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: BucketDigest, Description: "Digests: <subscription>.e.<delivery id> -> collected alert; <subscription>.r.<window> -> rate-limit count",
+		Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: LogTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("declare KV bucket %s: %w", BucketDigest, err)
+	}
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: StreamDeadLetter, Subjects: []string{SubjectDeadLetter + ".>"},
 		Description: "Alerts a subscription gave up on, ww.deadletter.<subscription>",
@@ -58,7 +68,7 @@ func EnsureResources(ctx context.Context, js jetstream.JetStream, replicas int) 
 	if err != nil {
 		return nil, fmt.Errorf("declare stream %s: %w", StreamDeadLetter, err)
 	}
-	return &Resources{Log: kv, DeadLetter: st}, nil
+	return &Resources{Log: kv, Digest: dkv, DeadLetter: st}, nil
 }
 
 // Subscription is one subscription, ready to run.
@@ -71,6 +81,12 @@ type Subscription struct {
 	Entities     []string // canonical names, case-insensitive
 	BreakingOnly bool
 	Destination  Destination
+	// Digest, when set, collects the alerts and sends them as one message
+	// at the end of each period.
+	Digest schedule.Schedule
+	// RateLimit, when set (N > 0), caps immediate messages per window;
+	// the alerts beyond it are sent as one digest when the window ends.
+	RateLimit schedule.Rate
 
 	Timeout    time.Duration // one attempt (default 10s)
 	Attempts   int           // before dead-lettering (default 12)
@@ -127,17 +143,22 @@ type Options struct {
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// After waits for digest periods (default time.After); tests pass a
+	// controllable clock as Now and After.
+	After func(time.Duration) <-chan time.Time
 }
 
 // Notifier runs one subscription.
 type Notifier struct {
-	sub  Subscription
-	js   jetstream.JetStream
-	cons jetstream.Consumer
-	log  notifyLog
-	m    *metrics.Metrics
-	lg   *slog.Logger
-	now  func() time.Time
+	sub    Subscription
+	js     jetstream.JetStream
+	cons   jetstream.Consumer
+	log    notifyLog
+	digest jetstream.KeyValue
+	m      *metrics.Metrics
+	lg     *slog.Logger
+	now    func() time.Time
+	after  func(time.Duration) <-chan time.Time
 
 	// crash, for tests: called at "claimed" (before sending) and "recorded"
 	// (after recording sent, before the ack); true makes the notifier drop
@@ -161,6 +182,12 @@ func New(ctx context.Context, js jetstream.JetStream, res *Resources, sub Subscr
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.After == nil {
+		o.After = time.After
+	}
+	if _, ok := sub.digesting(); ok && res.Digest == nil {
+		return nil, fmt.Errorf("subscription %s: digests need the %s bucket", sub.Name, BucketDigest)
+	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, natsutil.StreamAlerts, jetstream.ConsumerConfig{
 		Durable:        Durable(sub.Name),
 		Description:    "Wirewatch subscription " + sub.Name,
@@ -175,8 +202,8 @@ func New(ctx context.Context, js jetstream.JetStream, res *Resources, sub Subscr
 		return nil, fmt.Errorf("subscription %s: declare consumer %s on %s: %w", sub.Name, Durable(sub.Name), natsutil.StreamAlerts, err)
 	}
 	return &Notifier{
-		sub: sub, js: js, cons: cons, log: notifyLog{kv: res.Log, now: o.Now},
-		m: o.Metrics, lg: o.Logger.With("subscription", sub.Name, "destination", sub.Destination.Type()), now: o.Now,
+		sub: sub, js: js, cons: cons, log: notifyLog{kv: res.Log, now: o.Now}, digest: res.Digest,
+		m: o.Metrics, lg: o.Logger.With("subscription", sub.Name, "destination", sub.Destination.Type()), now: o.Now, after: o.After,
 	}, nil
 }
 
@@ -190,6 +217,12 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	if sched, ok := n.sub.digesting(); ok {
+		dctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); n.runDigests(dctx, sched) }()
+		defer func() { cancel(); <-done }()
+	}
 	for {
 		m, err := it.Next()
 		if err != nil {
@@ -241,6 +274,10 @@ func (n *Notifier) handle(ctx context.Context, m jetstream.Msg) bool {
 		n.m.NotificationsSkipped.WithLabelValues(name, "dead_lettered").Inc()
 		_ = m.Ack()
 		return true
+	case alreadyQueued:
+		n.m.NotificationsSkipped.WithLabelValues(name, "queued").Inc()
+		_ = m.Ack()
+		return true
 	case busy:
 		// Another worker is sending this article (another topic's alert,
 		// or a competing daemon): look again when its lease ends, or sooner.
@@ -249,6 +286,31 @@ func (n *Notifier) handle(ctx context.Context, m jetstream.Msg) bool {
 	}
 	if n.crash != nil && n.crash("claimed") {
 		return false
+	}
+	var slot string
+	if !n.sub.Digest.IsZero() || n.sub.RateLimit.N > 0 {
+		reason := "digest"
+		fold := !n.sub.Digest.IsZero()
+		if !fold {
+			ok, slotKey, err := n.reserve(ctx)
+			if err != nil {
+				n.lg.Warn("rate limit unavailable; will retry", "alert", a.ID, "err", err)
+				n.log.release(ctx, key, rev)
+				_ = m.NakWithDelay(n.sub.Backoff)
+				return true
+			}
+			fold, reason, slot = !ok, "rate_limit", slotKey
+		}
+		if fold {
+			if err := n.fold(ctx, key, id, &a, reason); err != nil {
+				n.lg.Warn("could not add to the digest; will retry", "alert", a.ID, "err", err)
+				n.log.release(ctx, key, rev)
+				_ = m.NakWithDelay(n.sub.Backoff)
+				return true
+			}
+			_ = m.Ack()
+			return true
+		}
 	}
 
 	notif := &Notification{Subscription: name, ID: id, Alert: a}
@@ -276,6 +338,9 @@ func (n *Notifier) handle(ctx context.Context, m jetstream.Msg) bool {
 
 	e := classify(err)
 	n.m.NotificationsFailed.WithLabelValues(name, typ, e.Reason).Inc()
+	if slot != "" && e.Retryable {
+		n.unreserve(wctx, slot)
+	}
 	if e.Retryable && ctx.Err() != nil {
 		// Stopping: hand the alert back for another worker or our restart.
 		n.log.release(wctx, key, rev)
@@ -309,19 +374,25 @@ type DeadLetter struct {
 	Error        string         `json:"error"`
 	Attempts     int            `json:"attempts"`
 	At           time.Time      `json:"at"`
-	Alert        pipeline.Alert `json:"alert"`
+	Alert        pipeline.Alert `json:"alert,omitzero"`
+	// Alerts are a digest's alerts (then Alert is absent).
+	Alerts []pipeline.Alert `json:"alerts,omitempty"`
 }
 
 func (n *Notifier) deadLetter(ctx context.Context, a *pipeline.Alert, e *Error, attempts int) {
 	name := n.sub.Name
 	n.m.DeadLetters.WithLabelValues(name, e.Reason).Inc()
 	n.lg.Error("delivery given up; alert dead-lettered", "alert", a.ID, "title", a.Article.Title, "attempts", attempts, "reason", e.Reason, "err", e, "subject", SubjectDeadLetter+"."+name)
-	body, _ := json.Marshal(DeadLetter{Version: 1, Subscription: name, Destination: n.sub.Destination.Type(), Reason: e.Reason,
+	n.publishDeadLetter(ctx, a.ID, DeadLetter{Version: 1, Subscription: name, Destination: n.sub.Destination.Type(), Reason: e.Reason,
 		Error: e.Error(), Attempts: attempts, At: n.now().UTC(), Alert: *a})
-	msg := &nats.Msg{Subject: SubjectDeadLetter + "." + name, Data: body, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, name+"."+a.ID)
+}
+
+func (n *Notifier) publishDeadLetter(ctx context.Context, id string, d DeadLetter) {
+	body, _ := json.Marshal(d)
+	msg := &nats.Msg{Subject: SubjectDeadLetter + "." + n.sub.Name, Data: body, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, n.sub.Name+"."+id)
 	if _, err := n.js.PublishMsg(ctx, msg); err != nil {
-		n.lg.Error("could not publish dead letter", "alert", a.ID, "err", err)
+		n.lg.Error("could not publish dead letter", "id", id, "err", err)
 	}
 }
 

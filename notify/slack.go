@@ -27,11 +27,14 @@ func (s *Slack) Type() string { return "slack" }
 
 // Send posts one notification.
 func (s *Slack) Send(ctx context.Context, n *Notification) error {
+	return s.post(ctx, SlackMessage(n))
+}
+
+func (s *Slack) post(ctx context.Context, msg map[string]any) error {
 	c := s.Client
 	if c == nil {
 		c = newHTTPClient()
 	}
-	msg := SlackMessage(n)
 	if s.WebhookURL != "" {
 		body, err := json.Marshal(msg)
 		if err != nil {

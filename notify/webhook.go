@@ -24,10 +24,15 @@ type WebhookPayload struct {
 	Type    string `json:"type"` // "alert", or "test" from `wirewatch notify test`
 	// ID is the same for every attempt at one delivery: receivers may use
 	// it to drop a repeat.
-	ID           string         `json:"id"`
-	SentAt       time.Time      `json:"sent_at"`
-	Subscription string         `json:"subscription"`
-	Alert        pipeline.Alert `json:"alert"`
+	ID           string    `json:"id"`
+	SentAt       time.Time `json:"sent_at"`
+	Subscription string    `json:"subscription"`
+	// Alert is the alert of type "alert" and "test".
+	Alert pipeline.Alert `json:"alert,omitzero"`
+	// Digest and Alerts are a "digest": its description and its alerts,
+	// each article once, ordered by topic and story.
+	Digest *WebhookDigest   `json:"digest,omitempty"`
+	Alerts []pipeline.Alert `json:"alerts,omitempty"`
 }
 
 // Webhook headers. The signature is "v1=" + hex(HMAC-SHA256(secret,
@@ -51,6 +56,14 @@ func (w *Webhook) Type() string { return "webhook" }
 
 // Send posts one notification.
 func (w *Webhook) Send(ctx context.Context, n *Notification) error {
+	typ := "alert"
+	if n.Test {
+		typ = "test"
+	}
+	return w.post(ctx, WebhookPayload{Version: WebhookVersion, Type: typ, ID: n.ID, Subscription: n.Subscription, Alert: n.Alert})
+}
+
+func (w *Webhook) post(ctx context.Context, p WebhookPayload) error {
 	now := time.Now
 	if w.Now != nil {
 		now = w.Now
@@ -59,18 +72,15 @@ func (w *Webhook) Send(ctx context.Context, n *Notification) error {
 	if c == nil {
 		c = newHTTPClient()
 	}
-	typ := "alert"
-	if n.Test {
-		typ = "test"
-	}
 	sent := now().UTC()
-	body, err := json.Marshal(WebhookPayload{Version: WebhookVersion, Type: typ, ID: n.ID, SentAt: sent, Subscription: n.Subscription, Alert: n.Alert})
+	p.SentAt = sent
+	body, err := json.Marshal(p)
 	if err != nil {
 		return permanent("encode", fmt.Errorf("webhook body: %w", err))
 	}
 	ts := strconv.FormatInt(sent.Unix(), 10)
 	hdr := http.Header{}
-	hdr.Set(HeaderDelivery, n.ID)
+	hdr.Set(HeaderDelivery, p.ID)
 	hdr.Set(HeaderTimestamp, ts)
 	if len(w.Secret) > 0 {
 		hdr.Set(HeaderSignature, Sign(w.Secret, ts, body))

@@ -64,6 +64,14 @@ type PollerConfig struct {
 	// MaxItemsPerPoll bounds the items one poll publishes: of a feed with
 	// more, the newest are taken (default DefaultMaxItemsPerPoll).
 	MaxItemsPerPoll int
+	// Members, when set, shares the feeds with the other polling daemons
+	// (ownership.go): this poller polls only the feeds it owns, each poll
+	// claimed in the feed state by compare-and-set. Nil: every feed is
+	// this poller's.
+	Members *Membership
+	// Lease is how long a claimed poll keeps other members off if it never
+	// finishes (default 2 × the fetch timeout + 10s).
+	Lease time.Duration
 }
 
 // Poller polls feeds when they are due and publishes their new items to
@@ -113,6 +121,10 @@ type result struct {
 	e        *entry
 	st       State
 	canceled bool
+	// skipped: another member polls the feed or it is not due in the
+	// shared state; next is when to look again.
+	skipped bool
+	next    time.Time
 }
 
 // NewPoller returns a Poller over cfg.Feeds (a URL listed twice is polled
@@ -138,6 +150,12 @@ func NewPoller(cfg PollerConfig) *Poller {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 10 * time.Second
+		if cfg.Fetcher != nil {
+			cfg.Lease += 2 * cfg.Fetcher.client.Timeout
+		}
 	}
 	p := &Poller{
 		cfg:   cfg,
@@ -203,7 +221,17 @@ func (p *Poller) Run(ctx context.Context) error {
 	for range p.cfg.Concurrency {
 		wg.Go(func() {
 			for j := range jobs {
-				st, canceled := p.poll(ctx, j.e, j.st)
+				var rev *uint64
+				st := j.st
+				if p.cfg.Members != nil {
+					cst, r, next, ok := p.claim(ctx, j.e)
+					if !ok {
+						results <- result{e: j.e, st: cst, skipped: true, next: next}
+						continue
+					}
+					st, rev = cst, &r
+				}
+				st, canceled := p.poll(ctx, j.e, st, rev)
 				results <- result{e: j.e, st: st, canceled: canceled}
 			}
 		})
@@ -262,6 +290,13 @@ func (p *Poller) Run(ctx context.Context) error {
 		}
 		for idle > 0 && feeds.Len() > 0 && !feeds[0].next.After(now) {
 			e := heap.Pop(&feeds).(*entry)
+			if m := p.cfg.Members; m != nil && !m.Owns(e.key) {
+				// Another member's: look again a heartbeat later, in
+				// case it leaves.
+				e.next = now.Add(m.Heartbeat())
+				heap.Push(&feeds, e)
+				continue
+			}
 			hs := hosts[e.host]
 			if hs == nil {
 				hs = &hostState{name: e.host}
@@ -304,6 +339,12 @@ func (p *Poller) Run(ctx context.Context) error {
 			if r.canceled {
 				continue
 			}
+			if r.skipped {
+				r.e.state = r.st
+				r.e.next = r.next
+				heap.Push(&feeds, r.e)
+				continue
+			}
 			if before, after := r.e.state.StateName(), r.st.StateName(); before != after {
 				p.m.FeedsByState.WithLabelValues(before).Dec()
 				p.m.FeedsByState.WithLabelValues(after).Inc()
@@ -336,7 +377,10 @@ func initialNext(e *entry, now time.Time) time.Time {
 // poll fetches one feed, publishes its new items and saves its state. It
 // returns the new state; canceled is true when ctx ended the poll (the
 // state is then saved only if something was published).
-func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, canceled bool) {
+//
+// rev, when set (cluster mode), is the KV revision of the claim: the state
+// is saved only over it.
+func (p *Poller) poll(ctx context.Context, e *entry, st State, rev *uint64) (_ State, canceled bool) {
 	f := e.feed
 	start := p.now()
 	interval, lo, hi := f.intervals()
@@ -361,7 +405,7 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, cancele
 		p.m.Fetches.WithLabelValues("error", reason).Inc()
 		p.m.FetchDuration.WithLabelValues("error").Observe(elapsed)
 		st = p.fail(st, f, start, reason, err)
-		p.save(ctx, e, st)
+		p.save(ctx, e, st, rev)
 		return st, false
 	}
 	if res.NotModified {
@@ -374,7 +418,7 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, cancele
 			st.LastModified = res.Validators.LastModified
 		}
 		st = p.succeed(st, f, start, 0, nil, 0, res.MaxAge)
-		p.save(ctx, e, st)
+		p.save(ctx, e, st, rev)
 		return st, false
 	}
 	p.m.Fetches.WithLabelValues("ok", "").Inc()
@@ -428,18 +472,18 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State) (_ State, cancele
 		// Shutdown mid-publish: record what was acknowledged, keep the
 		// old validators so the next start fetches the body again.
 		if published > 0 {
-			p.save(ctx, e, st)
+			p.save(ctx, e, st, rev)
 		}
 		return st, true
 	}
 	if pubErr != nil {
 		st = p.fail(st, f, start, ReasonPublish, pubErr)
-		p.save(ctx, e, st)
+		p.save(ctx, e, st, rev)
 		return st, false
 	}
 	st.ETag, st.LastModified = res.Validators.ETag, res.Validators.LastModified
 	st = p.succeed(st, f, start, published, pubTimes, parsed.ttl, res.MaxAge)
-	p.save(ctx, e, st)
+	p.save(ctx, e, st, rev)
 	return st, false
 }
 
@@ -601,13 +645,78 @@ func (p *Poller) fail(st State, f Feed, now time.Time, reason string, err error)
 
 // save writes the state; a failure is logged and counted, and the poll
 // result stands in memory.
-func (p *Poller) save(ctx context.Context, e *entry, st State) {
+func (p *Poller) save(ctx context.Context, e *entry, st State, rev *uint64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateSaveTimeout)
 	defer cancel()
+	if rev != nil {
+		st.LeaseUntil = time.Time{}
+		n, err := p.store.Update(ctx, e.key, st, *rev)
+		if err == nil {
+			*rev = n
+			return
+		}
+		p.m.FeedErrors.WithLabelValues(ReasonState).Inc()
+		if errors.Is(err, ErrStateChanged) {
+			p.log.Warn("feed state taken over during the poll (lease lapsed); the other member's state stands",
+				"feed", Redact(e.feed.URL), "reason", ReasonState)
+			return
+		}
+		p.log.Error("save feed state", "feed", Redact(e.feed.URL), "reason", ReasonState, "err", err)
+		return
+	}
 	if err := p.store.Put(ctx, e.key, st); err != nil {
 		p.m.FeedErrors.WithLabelValues(ReasonState).Inc()
 		p.log.Error("save feed state", "feed", Redact(e.feed.URL), "reason", ReasonState, "err", err)
 	}
+}
+
+// claim reads the feed's shared state and claims its poll for this
+// member with a compare-and-set on the state's revision. It refuses (ok
+// false, next = when to look again) when the feed is not due in the shared
+// state, when another registered member holds the lease (asked of the
+// member bucket, not of this member's cached list), or when the claim loses
+// a race or cannot be written.
+func (p *Poller) claim(ctx context.Context, e *entry) (st State, rev uint64, next time.Time, ok bool) {
+	m := p.cfg.Members
+	cctx, cancel := context.WithTimeout(ctx, stateSaveTimeout)
+	defer cancel()
+	st, rev, err := p.store.GetRev(cctx, e.key)
+	now := p.now()
+	retry := now.Add(m.Heartbeat())
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Warn("read feed state before poll", "feed", Redact(e.feed.URL), "err", err)
+		}
+		return e.state, 0, retry, false
+	}
+	if st.Owner != "" && st.Owner != m.ID() && st.LeaseUntil.After(now) && m.Alive(cctx, st.Owner) {
+		// Look again soon rather than at LeaseUntil: the holder may
+		// finish and hand the feed over at once (a rebalance).
+		return st, 0, latest(st.NextPoll, retry), false
+	}
+	if rev != 0 && !st.LastPoll.IsZero() && st.NextPoll.After(now) {
+		return st, 0, st.NextPoll, false
+	}
+	st.Owner, st.LeaseUntil = m.ID(), now.Add(p.cfg.Lease)
+	n, err := p.store.Update(cctx, e.key, st, rev)
+	if err != nil {
+		if !errors.Is(err, ErrStateChanged) && ctx.Err() == nil {
+			p.log.Warn("claim feed poll", "feed", Redact(e.feed.URL), "err", err)
+		}
+		return st, 0, retry, false
+	}
+	return st, n, time.Time{}, true
+}
+
+// latest is the latest of ts.
+func latest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
 }
 
 // backoff is base × 2^(errors-1) with ±10% jitter, capped at hi.

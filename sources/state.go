@@ -3,6 +3,7 @@ package sources
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -35,6 +36,12 @@ type State struct {
 	// Seen holds the keys of items already published, oldest first,
 	// bounded to max(2 × items in the last feed, 500).
 	Seen []string `json:"seen,omitempty"`
+
+	// Owner is the member that claimed the last poll (cluster mode, see
+	// ownership.go); LeaseUntil is when its claim lapses if its poll never
+	// finishes (zero once the poll is saved).
+	Owner      string    `json:"owner,omitempty"`
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
 }
 
 // StateName is the feed state label used by the FeedsByState metric.
@@ -107,6 +114,57 @@ func (s *StateStore) Put(ctx context.Context, key string, st State) error {
 		return fmt.Errorf("feed state %s: %w", key, err)
 	}
 	return nil
+}
+
+// GetRev is Get with the entry's KV revision (0 when not found), for
+// Update.
+func (s *StateStore) GetRev(ctx context.Context, key string) (st State, rev uint64, err error) {
+	e, err := s.kv.Get(ctx, key)
+	if natsutil.IsNotFound(err) {
+		return State{}, 0, nil
+	}
+	if err != nil {
+		return State{}, 0, fmt.Errorf("feed state %s: %w", key, err)
+	}
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		return State{}, e.Revision(), fmt.Errorf("feed state %s: decode: %w", key, err)
+	}
+	return st, e.Revision(), nil
+}
+
+// ErrStateChanged is returned by Update when the state was written by
+// someone else since it was read.
+var ErrStateChanged = errors.New("feed state changed since read")
+
+// Update stores the state only if the entry is still at revision rev (0:
+// only if there is none), and returns the new revision. A lost race is
+// ErrStateChanged.
+func (s *StateStore) Update(ctx context.Context, key string, st State, rev uint64) (uint64, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return 0, fmt.Errorf("feed state %s: encode: %w", key, err)
+	}
+	var n uint64
+	if rev == 0 {
+		n, err = s.kv.Create(ctx, key, b)
+	} else {
+		n, err = s.kv.Update(ctx, key, b, rev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
+		return 0, fmt.Errorf("feed state %s: %w", key, ErrStateChanged)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("feed state %s: %w", key, err)
+	}
+	return n, nil
+}
+
+// isWrongSequence reports the JetStream "wrong last sequence" error of a
+// compare-and-set that lost (its code differs on replicated streams).
+func isWrongSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // All returns every stored state by key, reading the bucket in one pass

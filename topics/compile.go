@@ -5,7 +5,10 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+
+	"github.com/wirewatch/wirewatch/learn"
 )
 
 // DefaultThreshold is the score a topic needs to tag an article when its
@@ -33,6 +36,96 @@ type Topic struct {
 	// code).
 	File string
 	Line int
+	// Model, when not nil, is a learned classifier (package learn) that
+	// scores articles for the topic, besides or instead of the query.
+	// ModelFile is its path as the topic file gives it (for messages and
+	// explanations). ModelLabel is the model's label that means the topic;
+	// empty means the topic's name if the model has that label, else
+	// "yes".
+	Model      *learn.Model
+	ModelFile  string
+	ModelLabel string
+	// Combine says how the query and the model decide; the zero value is
+	// CombineEither when the topic has both, else whichever it has.
+	Combine Combine
+}
+
+// Combine says how a topic with a query and a model decides.
+type Combine uint8
+
+// The ways to combine a query and a model.
+const (
+	CombineDefault Combine = iota // either when both are given
+	CombineQuery                  // the query alone (the model is loaded but not used)
+	CombineModel                  // the model alone
+	CombineEither                 // the query or the model: the higher score
+	CombineBoth                   // the query and the model: the lower score
+)
+
+// String is the combine mode as written in a topic file.
+func (c Combine) String() string {
+	switch c {
+	case CombineQuery:
+		return "query"
+	case CombineModel:
+		return "model"
+	case CombineEither:
+		return "either"
+	case CombineBoth:
+		return "both"
+	}
+	return "default"
+}
+
+// ParseCombine reads a combine mode (query, model, either, both).
+func ParseCombine(s string) (Combine, bool) {
+	for c := CombineQuery; c <= CombineBoth; c++ {
+		if s == c.String() {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// checkModel fills in a topic's combine mode and finds its model label;
+// msg is not empty when the topic's query, model and combine mode do not
+// fit together.
+func checkModel(t *Topic) (label int, msg string) {
+	hasQuery := t.Expr != nil || t.Query != ""
+	if t.Model == nil {
+		switch {
+		case !hasQuery:
+			return -1, "a query (or any/all/none lists, or a model) is needed"
+		case t.Combine != CombineDefault && t.Combine != CombineQuery:
+			return -1, "combine: " + t.Combine.String() + " needs a model"
+		}
+		t.Combine = CombineQuery
+		return -1, ""
+	}
+	if t.Combine == CombineDefault {
+		t.Combine = CombineModel
+		if hasQuery {
+			t.Combine = CombineEither
+		}
+	}
+	if !hasQuery && t.Combine != CombineModel {
+		return -1, "combine: " + t.Combine.String() + " needs a query"
+	}
+	want := t.ModelLabel
+	if want == "" {
+		if k, ok := t.Model.Label(t.Name); ok {
+			t.ModelLabel = t.Name
+			return k, ""
+		}
+		want = "yes"
+	}
+	k, ok := t.Model.Label(want)
+	if !ok {
+		return -1, fmt.Sprintf("the model has no label %q (its labels: %s); name the one for this topic with model_label",
+			want, strings.Join(t.Model.Labels, ", "))
+	}
+	t.ModelLabel = want
+	return k, ""
 }
 
 // Set is a compiled set of topics: every term of every topic in one
@@ -42,12 +135,18 @@ type Set struct {
 	topics []*ctopic
 	m      matcher
 	pool   sync.Pool // *scratch
+	// models are the distinct models the topics use (Combine not query),
+	// and modelTopics the topics that use one.
+	models      []*learn.Model
+	modelTopics []int32
 }
 
 // ctopic is a compiled topic.
 type ctopic struct {
 	Topic
-	root *cnode
+	root  *cnode // nil for a topic with a model and no query
+	model int    // index in Set.models, -1 if the model is not used
+	label int    // the model's label for the topic
 }
 
 // cnode is a compiled query node.
@@ -135,7 +234,12 @@ func compile(file string, topics []Topic) (*Set, []*SyntaxError) {
 			errs = append(errs, &SyntaxError{Topic: t.Name, Offset: -1, Msg: msg})
 			continue
 		}
-		if t.Expr == nil {
+		label, msg := checkModel(&t)
+		if msg != "" {
+			errs = append(errs, &SyntaxError{Topic: t.Name, Offset: -1, Msg: msg})
+			continue
+		}
+		if t.Expr == nil && t.Query != "" {
 			e, err := ParseQuery(t.Query)
 			if err != nil {
 				se := err.(*SyntaxError)
@@ -145,21 +249,31 @@ func compile(file string, topics []Topic) (*Set, []*SyntaxError) {
 			}
 			t.Expr = e
 		}
-		if t.Query == "" {
+		if t.Query == "" && t.Expr != nil {
 			t.Query = t.Expr.String()
 		}
-		if !needsTerm(t.Expr) {
+		if t.Expr != nil && !needsTerm(t.Expr) {
 			errs = append(errs, &SyntaxError{Topic: t.Name, Offset: t.Expr.Pos,
 				Expected: "a term that must occur for the query to match",
 				Found:    "a query that can match on NOT, source: or lang: alone"})
 			continue
 		}
-		ct := &ctopic{Topic: t}
-		ct.root = s.m.compileNode(t.Expr, FieldTitle|FieldText)
+		ct := &ctopic{Topic: t, model: -1, label: label}
 		id := int32(len(s.topics))
-		trig, _, _ := s.m.triggerPhrases(ct.root)
-		for _, p := range uniq(trig) {
-			s.m.phraseTopics[p] = append(s.m.phraseTopics[p], id)
+		if t.Expr != nil {
+			ct.root = s.m.compileNode(t.Expr, FieldTitle|FieldText)
+			trig, _, _ := s.m.triggerPhrases(ct.root)
+			for _, p := range uniq(trig) {
+				s.m.phraseTopics[p] = append(s.m.phraseTopics[p], id)
+			}
+		}
+		if t.Model != nil && t.Combine != CombineQuery {
+			ct.model = slices.Index(s.models, t.Model)
+			if ct.model < 0 {
+				ct.model = len(s.models)
+				s.models = append(s.models, t.Model)
+			}
+			s.modelTopics = append(s.modelTopics, id)
 		}
 		s.topics = append(s.topics, ct)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wirewatch/wirewatch/learn"
 )
 
 // FileVersion is the topic file format this package reads.
@@ -70,6 +73,15 @@ func LoadFile(path string) (*Set, error) {
 //	    any: [ceasefire, truce]   # instead of query: any/all/none lists
 //	    all: [ukraine]
 //	    none: [football]
+//	  - name: sanctions
+//	    query: sanction*
+//	    model: models/sanctions.wwm  # a learned model (wirewatch topics train)
+//	    combine: either              # query, model, either (default), both
+//	    model_label: yes             # optional: the model's label for the topic
+//
+// Model paths are relative to the directory of name; each model file is
+// read once per call (learn.Load), and a missing or invalid one is an
+// error at the model key.
 func Parse(name string, data []byte) (*Set, error) {
 	l := &loader{file: name, src: string(data)}
 	topics := l.load(data)
@@ -101,9 +113,10 @@ func joinErrors(errs []*SyntaxError) error {
 }
 
 type loader struct {
-	file string
-	src  string
-	errs []*SyntaxError
+	file   string
+	src    string
+	errs   []*SyntaxError
+	models map[string]*learn.Model // by path, so that topics share one
 }
 
 func (l *loader) errAt(n *yaml.Node, topic, msg string) {
@@ -206,7 +219,7 @@ func (l *loader) load(data []byte) []Topic {
 	return out
 }
 
-const topicKeys = "name, definition, query, any, all, none, threshold, severity_threshold"
+const topicKeys = "name, definition, query, any, all, none, threshold, severity_threshold, model, combine, model_label"
 
 // topic reads one topic; ok is false when it had errors (already
 // recorded).
@@ -232,7 +245,7 @@ func (l *loader) topic(n *yaml.Node) (t Topic, ok bool) {
 			continue
 		}
 		switch k.Value {
-		case "name", "definition", "query", "any", "all", "none", "threshold", "severity_threshold":
+		case "name", "definition", "query", "any", "all", "none", "threshold", "severity_threshold", "model", "combine", "model_label":
 			fields[k.Value] = v
 		default:
 			l.expected(k, t.Name, "a topic key ("+topicKeys+")", strconv.Quote(k.Value))
@@ -276,10 +289,74 @@ func (l *loader) topic(n *yaml.Node) (t Topic, ok bool) {
 		l.query(&t, q)
 	case lists:
 		l.lists(&t, fields["any"], fields["all"], fields["none"], n)
-	default:
-		l.expected(n, t.Name, "a query (or any/all/none lists)", "neither")
+	case fields["model"] == nil:
+		l.expected(n, t.Name, "a query (or any/all/none lists, or a model)", "neither")
 	}
+	l.model(&t, fields["model"], fields["combine"], fields["model_label"])
 	return t, len(l.errs) == nerr
+}
+
+// model reads a topic's model, combine and model_label keys and loads the
+// model file.
+func (l *loader) model(t *Topic, modelN, combineN, labelN *yaml.Node) {
+	if combineN != nil {
+		c, ok := ParseCombine(combineN.Value)
+		if combineN.Kind != yaml.ScalarNode || !ok {
+			l.expected(combineN, t.Name, "combine: query, model, either or both", describeYAML(combineN))
+			return
+		}
+		t.Combine = c
+	}
+	if labelN != nil {
+		if labelN.Kind != yaml.ScalarNode || labelN.Value == "" {
+			l.expected(labelN, t.Name, "model_label: one of the model's labels", describeYAML(labelN))
+			return
+		}
+		t.ModelLabel = labelN.Value
+	}
+	if modelN == nil {
+		if at := cmp.Or(combineN, labelN); at != nil && (labelN != nil || t.Combine != CombineQuery) {
+			l.errAt(at, t.Name, "combine and model_label need a model")
+		}
+		return
+	}
+	if modelN.Kind != yaml.ScalarNode || strings.TrimSpace(modelN.Value) == "" {
+		l.expected(modelN, t.Name, "a model file (made by wirewatch topics train)", describeYAML(modelN))
+		return
+	}
+	t.ModelFile = strings.TrimSpace(modelN.Value)
+	path := t.ModelFile
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(l.file), path)
+	}
+	m, ok := l.models[path]
+	if !ok {
+		var err error
+		if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
+			err = fmt.Errorf("%s is not a regular file", path)
+		} else {
+			m, err = learn.Load(path)
+		}
+		if err != nil {
+			l.errAt(modelN, t.Name, fmt.Sprintf("model %s: %v", t.ModelFile, err))
+			return
+		}
+		if l.models == nil {
+			l.models = make(map[string]*learn.Model)
+		}
+		l.models[path] = m
+	}
+	t.Model = m
+	if _, msg := checkModel(t); msg != "" {
+		at := modelN
+		switch {
+		case strings.HasPrefix(msg, "combine") && combineN != nil:
+			at = combineN
+		case strings.Contains(msg, "model_label") && labelN != nil:
+			at = labelN
+		}
+		l.errAt(at, t.Name, msg)
+	}
 }
 
 func (l *loader) number(n *yaml.Node, topic, key string, def float64) float64 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wirewatch/wirewatch/internal/fold"
+	"github.com/wirewatch/wirewatch/learn"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
 
@@ -21,6 +22,9 @@ const (
 	MaxMatches = 32
 	// maxSpans bounds the spans a NEAR computes on one article.
 	maxSpans = 1024
+	// modelEvidence is how many of the words that weighed most a model
+	// hit lists as matches.
+	modelEvidence = 5
 )
 
 // hit is one occurrence of a phrase in the article.
@@ -60,6 +64,14 @@ type scratch struct {
 	lang         string
 	title, text  string
 	termsSeen    []termAgg
+	qres         []qresult   // query results of topics that also have a model
+	mscores      [][]float64 // per model: the decision value of each label
+}
+
+// qresult is the query's verdict on a topic that also has a model.
+type qresult struct {
+	topic int32
+	tm    pipeline.TopicMatch
 }
 
 type termAgg struct {
@@ -134,10 +146,11 @@ func (s *Set) match(a *pipeline.Article, threshold bool) []pipeline.TopicMatch {
 	sc.reset(a)
 	s.m.scan(sc, sc.title, uint8(FieldTitle))
 	s.m.scan(sc, sc.text, uint8(FieldText))
-	if len(sc.cands) == 0 {
+	if len(sc.cands) == 0 && len(s.modelTopics) == 0 {
 		return nil
 	}
 	var out []pipeline.TopicMatch
+	sc.qres = sc.qres[:0]
 	for _, ti := range sc.cands {
 		t := s.topics[ti]
 		sc.arena = sc.arena[:0]
@@ -145,10 +158,17 @@ func (s *Set) match(a *pipeline.Article, threshold bool) []pipeline.TopicMatch {
 			continue
 		}
 		tm := sc.explain(&s.m, t)
+		if t.model >= 0 {
+			sc.qres = append(sc.qres, qresult{topic: ti, tm: tm})
+			continue
+		}
 		if threshold && tm.Score < t.Threshold {
 			continue
 		}
 		out = append(out, tm)
+	}
+	if len(s.modelTopics) > 0 {
+		out = s.matchModels(sc, out, threshold)
 	}
 	slices.SortFunc(out, func(x, y pipeline.TopicMatch) int {
 		if c := cmp.Compare(y.Score, x.Score); c != 0 {
@@ -157,6 +177,94 @@ func (s *Set) match(a *pipeline.Article, threshold bool) []pipeline.TopicMatch {
 		return strings.Compare(x.Name, y.Name)
 	})
 	return out
+}
+
+// matchModels decides the topics that use a model (see Combine) and
+// appends those tagged to out. The model's score is learn.Prob of its
+// decision value: 0.5 at the model's boundary. The model fires when that
+// score reaches the topic's threshold or 0.5, whichever is lower.
+func (s *Set) matchModels(sc *scratch, out []pipeline.TopicMatch, threshold bool) []pipeline.TopicMatch {
+	if len(sc.mscores) < len(s.models) {
+		sc.mscores = make([][]float64, len(s.models))
+	}
+	for i, m := range s.models {
+		if len(sc.mscores[i]) != len(m.Labels) {
+			sc.mscores[i] = make([]float64, len(m.Labels))
+		}
+		m.ScoresInto(sc.mscores[i], sc.title, sc.text)
+	}
+	for _, ti := range s.modelTopics {
+		t := s.topics[ti]
+		ms := math.Round(learn.Prob(sc.mscores[t.model][t.label])*1e4) / 1e4
+		fires := ms >= min(t.Threshold, 0.5)
+		var q *pipeline.TopicMatch
+		for i := range sc.qres {
+			if sc.qres[i].topic == ti {
+				q = &sc.qres[i].tm
+				break
+			}
+		}
+		modelBranch := "model:" + t.ModelFile
+		var tm pipeline.TopicMatch
+		switch {
+		case t.Combine == CombineModel && fires:
+			tm = pipeline.TopicMatch{Name: t.Name, Score: ms, Branch: modelBranch}
+		case t.Combine == CombineEither && (q != nil || fires):
+			if q == nil {
+				tm = pipeline.TopicMatch{Name: t.Name, Score: ms, Branch: modelBranch}
+				break
+			}
+			tm = *q
+			if fires {
+				tm.Score = max(tm.Score, ms)
+				tm.Branch = orBranch(tm.Branch) + " OR " + modelBranch
+			}
+		case t.Combine == CombineBoth && q != nil && fires:
+			tm = *q
+			tm.Score = min(tm.Score, ms)
+			tm.Branch = orBranch(tm.Branch) + " AND " + modelBranch
+		default:
+			continue
+		}
+		if threshold && tm.Score < t.Threshold {
+			continue
+		}
+		tm.Severity = t.severity(tm.Score)
+		if fires {
+			tm.Matches = sc.modelMatches(t, tm.Matches)
+		}
+		out = append(out, tm)
+	}
+	return out
+}
+
+// orBranch parenthesises a query branch that has a top-level OR or AND.
+func orBranch(b string) string {
+	if strings.Contains(b, " OR ") || strings.Contains(b, " AND ") {
+		return "(" + b + ")"
+	}
+	return b
+}
+
+// modelMatches appends the words and bigrams that weighed most in the
+// model's decision, where they first occur, up to MaxMatches in all.
+func (sc *scratch) modelMatches(t *ctopic, ms []pipeline.Match) []pipeline.Match {
+	cs, _ := t.Model.Explain(t.ModelLabel, sc.title, sc.text, modelEvidence)
+	ms = slices.Clip(ms)
+	for _, c := range cs {
+		if len(ms) >= MaxMatches {
+			break
+		}
+		src := sc.text
+		if c.Field == "title" {
+			src = sc.title
+		}
+		if c.Start < 0 || c.End > len(src) || c.Start > c.End {
+			continue
+		}
+		ms = append(ms, pipeline.Match{Term: c.Term, Text: src[c.Start:c.End], Field: c.Field, Start: c.Start, End: c.End})
+	}
+	return ms
 }
 
 // scan tokenizes one field and records every phrase occurrence: one pass

@@ -23,6 +23,7 @@ func cmdEvalDedup(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	def := dedup.DefaultParams()
 	bands := fs.Int("bands", def.Bands, "LSH bands")
 	rows := fs.Int("rows", def.Rows, "hashes per band")
+	hashes := fs.Int("hashes", def.Hashes, "signature length (at least bands x rows)")
 	shingle := fs.Int("shingle", def.Shingle, "words per shingle")
 	threshold := fs.Float64("threshold", def.Threshold, "estimated Jaccard similarity from which a candidate is a duplicate")
 	lead := fs.Int("lead", def.LeadWords, "lead length in words (-1: no lead fingerprint)")
@@ -39,6 +40,7 @@ func cmdEvalDedup(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	p := def
 	p.Bands, p.Rows, p.Shingle, p.Threshold, p.LeadWords = *bands, *rows, *shingle, *threshold, *lead
+	p.Hashes = max(*hashes, p.Bands*p.Rows)
 	var bar *progressbar.ProgressBar
 	o := evaldedup.Options{Datasets: dir, Params: p, RSSLimit: *limit}
 	if !*quiet {
@@ -57,7 +59,7 @@ func cmdEvalDedup(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("eval dedup: %w", err)
 	}
-	fmt.Fprintf(stdout, "near duplicates: MinHash %d bands x %d rows, %d-word shingles, Jaccard >= %.2f, lead %d words; %s\n\n",
-		p.Bands, p.Rows, p.Shingle, p.Threshold, p.LeadWords, time.Since(start).Round(time.Second))
+	fmt.Fprintf(stdout, "near duplicates: MinHash %d hashes, %d bands x %d rows, %d-word shingles, Jaccard >= %.2f, lead %d words; %s\n\n",
+		p.Hashes, p.Bands, p.Rows, p.Shingle, p.Threshold, p.LeadWords, time.Since(start).Round(time.Second))
 	return evaldedup.Print(stdout, res)
 }

@@ -25,10 +25,20 @@ type inspected struct {
 	Language    string              `json:"language"`
 	DuplicateOf string              `json:"duplicate_of"`
 	Duplicate   *pipeline.Duplicate `json:"duplicate,omitempty"`
+	Story       *inspStory          `json:"story,omitempty"`
 	Topics      []inspTopic         `json:"topics"`
 	Entities    []pipeline.Entity   `json:"entities"`
 	Text        *string             `json:"text,omitempty"`
 	Error       string              `json:"error,omitempty"`
+}
+
+// inspStory is the story an article belongs to: its id, the distinct
+// sources that carried it so far, and whether it is breaking.
+type inspStory struct {
+	ID        string    `json:"id"`
+	FirstSeen time.Time `json:"first_seen"`
+	Sources   int       `json:"sources"`
+	Breaking  bool      `json:"breaking"`
 }
 
 type inspTopic struct {
@@ -92,6 +102,9 @@ func inspect(ctx context.Context, chain pipeline.Chain, a *pipeline.Article, wit
 	}
 	if !a.Published.IsZero() {
 		out.Published = &a.Published
+	}
+	if st := a.Story; st != nil {
+		out.Story = &inspStory{ID: st.ID, FirstSeen: st.FirstSeen, Sources: st.Sources, Breaking: st.Breaking}
 	}
 	if out.Entities == nil {
 		out.Entities = []pipeline.Entity{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -60,11 +61,17 @@ func cmdNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
 	if cfg.HTTP.Listen != "" {
-		srv, err := metrics.Listen(cfg.HTTP.Listen, reg, &metrics.Health{}, log)
+		health := &metrics.Health{}
+		srv, err := metrics.Listen(cfg.HTTP.Listen, reg, health, log)
 		if err != nil {
 			return err
 		}
-		go func() { _ = srv.Serve(ctx) }()
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		sctx, stop := context.WithCancel(ctx)
+		defer stop() // runs before wg.Wait: the server stops when notifying does
+		wg.Go(func() { _ = srv.Serve(sctx) })
+		health.SetReady(true)
 	}
 	log.Info("notifiers running", "subscriptions", len(subs), "nats", nc.ConnectedUrlRedacted())
 	return notify.Run(ctx, js, subs, cfg.NATS.Replicas, notify.Options{Metrics: m, Logger: log})

@@ -85,7 +85,27 @@ func (s *Stage) Process(ctx context.Context, a *pipeline.Article) error {
 // find claims the article's keys and returns what it duplicates, with Of
 // the article that owns the first shared key.
 func (s *Stage) find(ctx context.Context, a *pipeline.Article) (*pipeline.Duplicate, error) {
+	var sk Sketch
+	sketched, plain := false, false
+	if s.near {
+		words := fold.Words(a.Text)
+		plain = len(words) >= max(s.params.ShortWords, minContentWords)
+		if len(words) < s.params.ShortWords {
+			words = append(fold.Words(a.Title), words...)
+		}
+		sk, sketched = s.params.SketchWords(words)
+	}
+	content := uint64(0)
 	for _, fp := range Fingerprints(a) {
+		// A text long enough to be sketched on its own words carries its
+		// content hash in its signature entry instead of a key of its
+		// own: an exact copy has the same sketch, so it meets the
+		// original on the lead or the first band and is told apart by
+		// the hash (one stored message less per article).
+		if fp.Kind == "content" && sketched && plain {
+			content = fp.hash
+			continue
+		}
 		owner, err := s.store.Claim(ctx, fp.Key, a.ID)
 		if err != nil {
 			return nil, fmt.Errorf("claim %s fingerprint of %s: %w", fp.Kind, a.ID, err)
@@ -94,10 +114,10 @@ func (s *Stage) find(ctx context.Context, a *pipeline.Article) (*pipeline.Duplic
 			return &pipeline.Duplicate{Of: owner, Kind: fp.Kind, Similarity: 1}, nil
 		}
 	}
-	if !s.near {
+	if !sketched {
 		return nil, nil
 	}
-	return s.nearDuplicate(ctx, a)
+	return s.nearDuplicate(ctx, a, sk, content)
 }
 
 // root follows the verdict of owner to the original it belongs to, so
@@ -136,12 +156,8 @@ func verdictKey(id string) string { return "of." + keyToken(id) }
 // nearDuplicate stores the article's signature, then claims its lead and
 // band keys in order; the first key owned by another article whose
 // signature is similar enough makes it a near duplicate of that article.
-func (s *Stage) nearDuplicate(ctx context.Context, a *pipeline.Article) (*pipeline.Duplicate, error) {
-	sk, ok := s.params.SketchWords(s.params.Words(a.Title, a.Text))
-	if !ok {
-		return nil, nil
-	}
-	mine := encodeEntry(sk)
+func (s *Stage) nearDuplicate(ctx context.Context, a *pipeline.Article, sk Sketch, content uint64) (*pipeline.Duplicate, error) {
+	mine := encodeEntryContent(sk, content)
 	if _, err := s.store.Claim(ctx, sigKey(a.ID), mine); err != nil {
 		return nil, fmt.Errorf("store signature of %s: %w", a.ID, err)
 	}
@@ -170,7 +186,11 @@ func (s *Stage) nearDuplicate(ctx context.Context, a *pipeline.Article) (*pipeli
 			continue // expired
 		}
 		if sim, dup := s.params.Verdict(mine, theirs); dup {
-			return &pipeline.Duplicate{Of: owner, Kind: "near", Similarity: sim}, nil
+			kind := "near"
+			if c := entryContent(theirs); content != 0 && c == content {
+				kind, sim = "content", 1
+			}
+			return &pipeline.Duplicate{Of: owner, Kind: kind, Similarity: sim}, nil
 		}
 	}
 	return nil, nil
@@ -204,18 +224,36 @@ func (p Params) Verdict(mine, theirs string) (similarity float64, dup bool) {
 
 func round3(x float64) float64 { return float64(int(x*1000+0.5)) / 1000 }
 
-// encodeEntry is the stored value of an article's signature: the lead
-// hash (8 bytes) then the compact signature.
-func encodeEntry(sk Sketch) string {
-	b := binary.LittleEndian.AppendUint64(nil, sk.Lead)
-	return string(append(b, sk.Compact()...))
+// entryVersion starts every stored signature entry; an entry of another
+// layout (an older release's) is never taken for a duplicate.
+const entryVersion = 2
+
+// encodeEntry is the stored value of an article's signature: a version
+// byte, the lead hash (8 bytes), the content hash (8 bytes, 0 when the
+// content has a key of its own) then the compact signature.
+func encodeEntry(sk Sketch) string { return encodeEntryContent(sk, 0) }
+
+func encodeEntryContent(sk Sketch, content uint64) string {
+	b := make([]byte, 0, 17+4+2*len(sk.Sig))
+	b = append(b, entryVersion)
+	b = binary.LittleEndian.AppendUint64(b, sk.Lead)
+	b = binary.LittleEndian.AppendUint64(b, content)
+	return string(sk.AppendCompact(b))
 }
 
 func decodeEntry(v string) (sig []byte, lead uint64, ok bool) {
-	if len(v) < 8+6 {
+	if len(v) < 17+6 || v[0] != entryVersion {
 		return nil, 0, false
 	}
-	return []byte(v[8:]), binary.LittleEndian.Uint64([]byte(v[:8])), true
+	return []byte(v[17:]), binary.LittleEndian.Uint64([]byte(v[1:9])), true
+}
+
+// entryContent is the content hash an entry carries (0: none).
+func entryContent(v string) uint64 {
+	if len(v) < 17 || v[0] != entryVersion {
+		return 0
+	}
+	return binary.LittleEndian.Uint64([]byte(v[9:17]))
 }
 
 // EncodeEntry exposes the stored form of a sketch (for the evaluation).
@@ -242,6 +280,7 @@ func keyToken(id string) string {
 type Fingerprint struct {
 	Kind string // url, guid, content
 	Key  string // store key: <kind>.<hex>
+	hash uint64 // the first 8 bytes of the digest
 }
 
 // minContentWords is how many words a text needs before its hash is
@@ -253,7 +292,7 @@ func Fingerprints(a *pipeline.Article) []Fingerprint {
 	var out []Fingerprint
 	add := func(kind, v string) {
 		sum := sha256.Sum256([]byte(v))
-		out = append(out, Fingerprint{Kind: kind, Key: kind + "." + hex.EncodeToString(sum[:16])})
+		out = append(out, Fingerprint{Kind: kind, Key: kind + "." + hex.EncodeToString(sum[:16]), hash: binary.LittleEndian.Uint64(sum[:8]) | 1})
 	}
 	if a.CanonicalURL != "" {
 		add("url", a.CanonicalURL)

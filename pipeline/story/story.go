@@ -125,17 +125,16 @@ func (s *Stage) Process(ctx context.Context, a *pipeline.Article) error {
 		return nil
 	}
 	mine := dedup.EncodeEntry(sk)
-	if _, err := s.store.Claim(ctx, "ssig."+token(a.ID), mine); err != nil {
-		return fmt.Errorf("store story signature of %s: %w", a.ID, err)
-	}
 	keys := make([]string, len(sk.Bands))
 	for b, h := range sk.Bands {
 		keys[b] = fmt.Sprintf("sband.%d.%016x", b, h)
 	}
 	checked := map[string]bool{}
 	story := ""
-	// Read first: join a story already under way.
-	for _, key := range keys {
+	// Read first: join a story already under way. A band's value never
+	// changes once claimed, so a band read here is not claimed again.
+	found := make([]bool, len(keys))
+	for i, key := range keys {
 		v, ok, err := s.store.Get(ctx, key)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", key, err)
@@ -143,6 +142,7 @@ func (s *Stage) Process(ctx context.Context, a *pipeline.Article) error {
 		if !ok {
 			continue
 		}
+		found[i] = true
 		if story, err = s.match(ctx, a.ID, mine, v, checked); err != nil {
 			return err
 		}
@@ -152,7 +152,20 @@ func (s *Stage) Process(ctx context.Context, a *pipeline.Article) error {
 	}
 	// Then claim in order; a new story that loses the first shared band
 	// to a similar article of the same moment joins that article's story.
-	for _, key := range keys {
+	// The signature is stored before the first claim, so whoever finds
+	// a's id on a band can compare with it; an article that claims
+	// nothing (every band taken) stores no signature.
+	sigStored := false
+	for i, key := range keys {
+		if found[i] {
+			continue
+		}
+		if !sigStored {
+			if _, err := s.store.Claim(ctx, "ssig."+token(a.ID), mine); err != nil {
+				return fmt.Errorf("store story signature of %s: %w", a.ID, err)
+			}
+			sigStored = true
+		}
 		cand := story
 		if cand == "" {
 			cand = a.ID
@@ -218,7 +231,25 @@ func (s *Stage) join(ctx context.Context, story string, a *pipeline.Article) (*p
 		feed = a.Feed
 	}
 	var rec record
-	v, err := s.store.Update(ctx, "story."+story, func(old string, exists bool) (string, error) {
+	key := "story." + story
+	if story == token(a.ID) {
+		// A new story: create its record in one step (a redelivery finds
+		// it there and goes through the update below).
+		now := s.cfg.Now().UTC()
+		rec = record{First: now, Count: 1, Sources: []source{{Feed: feed, Article: a.ID, Joined: now}}}
+		b, err := json.Marshal(&rec)
+		if err != nil {
+			return nil, false, fmt.Errorf("encode story %s: %w", story, err)
+		}
+		v, err := s.store.Claim(ctx, key, string(b))
+		if err != nil {
+			return nil, false, fmt.Errorf("create story %s: %w", story, err)
+		}
+		if v == string(b) {
+			return &pipeline.StoryRef{ID: story, FirstSeen: now, Sources: 1, Breaking: s.cfg.BreakingSources <= 1}, true, nil
+		}
+	}
+	v, err := s.store.Update(ctx, key, func(old string, exists bool) (string, error) {
 		rec = record{}
 		if exists {
 			if err := json.Unmarshal([]byte(old), &rec); err != nil {

@@ -1,0 +1,260 @@
+package sources
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// pollLog records every request of a feed farm: path, time and the
+// polling member (from the User-Agent).
+type pollLog struct {
+	mu    sync.Mutex
+	polls map[string][]farmPoll // path -> polls, in order
+}
+
+type farmPoll struct {
+	at     time.Time
+	member string
+}
+
+func (l *pollLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	member, _, _ := strings.Cut(r.UserAgent(), " ")
+	l.mu.Lock()
+	l.polls[r.URL.Path] = append(l.polls[r.URL.Path], farmPoll{at: time.Now(), member: member})
+	l.mu.Unlock()
+	w.Header().Set("Content-Type", "application/rss+xml")
+	fmt.Fprintf(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>%[1]s</title>`+
+		`<item><title>Item of %[1]s</title><guid>%[1]s-1</guid></item></channel></rss>`, r.URL.Path)
+}
+
+func (l *pollLog) snapshot() map[string][]farmPoll {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string][]farmPoll, len(l.polls))
+	for k, v := range l.polls {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+// member is one simulated daemon: a Membership whose heartbeat the test
+// drives (so a crash is a heartbeat that stops, without a leave) and a
+// Poller.
+type member struct {
+	id     string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func TestPollersShareFeeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs several poll intervals")
+	}
+	env := newEnv(t)
+	const (
+		nFeeds    = 200
+		interval  = 2500 * time.Millisecond
+		heartbeat = 300 * time.Millisecond // dead after 900 ms: a loaded -race run stalls a few hundred ms
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	mkv, err := EnsureMembersBucket(ctx, env.js, 1, heartbeat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	farm := &pollLog{polls: map[string][]farmPoll{}}
+	srv := httptest.NewServer(farm)
+	defer srv.Close()
+	var feeds []Feed
+	for i := range nFeeds {
+		feeds = append(feeds, Feed{URL: fmt.Sprintf("%s/f%03d", srv.URL, i), Interval: interval, MinInterval: interval, MaxInterval: interval})
+	}
+
+	join := func(id string) (*Membership, *member) {
+		t.Helper()
+		m, err := Join(ctx, MembershipConfig{KV: mkv, ID: id, Heartbeat: heartbeat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mctx, mcancel := context.WithCancel(ctx)
+		mb := &member{id: id, cancel: mcancel, done: make(chan struct{})}
+		go func() { // the heartbeat; canceling it is a crash (no leave)
+			tk := time.NewTicker(heartbeat)
+			defer tk.Stop()
+			for {
+				select {
+				case <-mctx.Done():
+					return
+				case <-tk.C:
+					_ = m.beat(mctx)
+				}
+			}
+		}()
+		return m, mb
+	}
+	start := func(m *Membership, mb *member) {
+		p := NewPoller(PollerConfig{
+			Feeds: feeds, Fetcher: testFetcher(FetcherConfig{UserAgent: mb.id + " test"}), KV: env.res.Feeds, JS: env.js,
+			Members: m, Concurrency: 16, PerHostConcurrency: 16, PerHostSpacing: time.Microsecond,
+		})
+		pctx, pcancel := context.WithCancel(ctx)
+		prev := mb.cancel
+		mb.cancel = func() { pcancel(); prev() }
+		go func() {
+			defer close(mb.done)
+			if err := p.Run(pctx); err != nil {
+				t.Errorf("poller %s: %v", mb.id, err)
+			}
+		}()
+	}
+	allSee := func(n int, ms ...*Membership) {
+		waitFor(t, fmt.Sprintf("every member to see %d members", n), func() bool {
+			for _, m := range ms {
+				if len(m.Members()) != n {
+					return false
+				}
+			}
+			return true
+		})
+	}
+
+	ma, a := join("a")
+	mb, b := join("b")
+	mc, c := join("c")
+	allSee(3, ma, mb, mc)
+	t0 := time.Now()
+	for _, x := range []struct {
+		m  *Membership
+		mb *member
+	}{{ma, a}, {mb, b}, {mc, c}} {
+		start(x.m, x.mb)
+	}
+	defer func() {
+		for _, x := range []*member{a, b} {
+			x.cancel()
+			<-x.done
+		}
+	}()
+
+	// Phase 1: three members; every feed polled, spread evenly.
+	waitFor(t, "every feed polled", func() bool { return len(farm.snapshot()) == nFeeds })
+	sleepUntil(t0.Add(3 * interval))
+	t1 := time.Now()
+	perMember := countBy(farm.snapshot(), t0.Add(interval), t1)
+	t.Logf("polls per member, 3 members, 2 intervals: %v", perMember)
+	for _, id := range []string{"a", "b", "c"} {
+		// 200 feeds × 2 intervals / 3 members ≈ 133 each.
+		if n := perMember[id]; n < 80 || n > 190 {
+			t.Errorf("member %s polled %d times in 2 intervals, want about 133 (spread %v)", id, n, perMember)
+		}
+	}
+
+	// Phase 2: c crashes (no leave): its feeds are taken over.
+	c.cancel()
+	<-c.done
+	crash := time.Now()
+	allSee(2, ma, mb)
+	t.Logf("crash of c noticed after %v", time.Since(crash).Round(time.Millisecond))
+	sleepUntil(crash.Add(3 * interval))
+
+	// Phase 3: d joins; load spreads again.
+	md, d := join("d")
+	defer func() { d.cancel(); <-d.done }()
+	allSee(3, ma, mb, md)
+	joined := time.Now()
+	start(md, d)
+	sleepUntil(joined.Add(3 * interval))
+	end := time.Now()
+
+	polls := farm.snapshot()
+	afterJoin := countBy(polls, joined.Add(interval), end)
+	t.Logf("polls per member after d joined: %v", afterJoin)
+	if n := afterJoin["d"]; n < 80 {
+		t.Errorf("d polled %d times in 2 intervals after joining, want about 133 (%v)", n, afterJoin)
+	}
+	if n := countBy(polls, crash.Add(interval), end)["c"]; n != 0 {
+		t.Errorf("c polled %d times after it crashed", n)
+	}
+
+	// Every feed: never twice within an interval, never unpolled for more
+	// than 2 intervals.
+	minGap, maxGap := time.Hour, time.Duration(0)
+	var twice, late []string
+	for path, ps := range polls {
+		if ps[len(ps)-1].at.Before(end.Add(-2 * interval)) {
+			late = append(late, fmt.Sprintf("%s (last polled %v before the end)", path, end.Sub(ps[len(ps)-1].at).Round(time.Millisecond)))
+		}
+		for i := 1; i < len(ps); i++ {
+			gap := ps[i].at.Sub(ps[i-1].at)
+			minGap, maxGap = min(minGap, gap), max(maxGap, gap)
+			if gap < interval/2 {
+				twice = append(twice, fmt.Sprintf("%s by %s then %s %v apart", path, ps[i-1].member, ps[i].member, gap.Round(time.Millisecond)))
+			}
+			if gap > 2*interval {
+				late = append(late, fmt.Sprintf("%s unpolled for %v (%s then %s)", path, gap.Round(time.Millisecond), ps[i-1].member, ps[i].member))
+			}
+		}
+	}
+	t.Logf("%d feeds, interval %v: gap between two polls of a feed min %v, max %v", nFeeds, interval, minGap.Round(time.Millisecond), maxGap.Round(time.Millisecond))
+	if len(twice) > 0 {
+		t.Errorf("%d feeds polled twice within an interval, e.g. %v", len(twice), twice[:min(5, len(twice))])
+	}
+	if len(late) > 0 {
+		t.Errorf("%d feeds unpolled for more than 2 intervals, e.g. %v", len(late), late[:min(5, len(late))])
+	}
+}
+
+// countBy counts the polls each member made in [from, to).
+func countBy(polls map[string][]farmPoll, from, to time.Time) map[string]int {
+	out := map[string]int{}
+	for _, ps := range polls {
+		for _, p := range ps {
+			if !p.at.Before(from) && p.at.Before(to) {
+				out[p.member]++
+			}
+		}
+	}
+	return out
+}
+
+// sleepUntil waits for a point in the run: the scenario is defined in poll
+// intervals of wall time, and what is checked afterwards is the record the
+// feed server kept, not anything this wait synchronises with.
+func sleepUntil(at time.Time) { time.Sleep(time.Until(at)) }
+
+func TestHRWOwnerSpreadsAndMovesLittle(t *testing.T) {
+	members := []string{"a", "b", "c"}
+	count := map[string]int{}
+	owner := map[string]string{}
+	for i := range 3000 {
+		k := FeedKey(fmt.Sprintf("https://example.com/%d", i))
+		o := hrwOwner(members, k)
+		owner[k] = o
+		count[o]++
+	}
+	for _, m := range members {
+		if count[m] < 900 || count[m] > 1100 {
+			t.Errorf("member %s owns %d of 3000 feeds, want about 1000 (%v)", m, count[m], count)
+		}
+	}
+	moved := 0
+	for k, o := range owner {
+		n := hrwOwner(append(slices.Clone(members), "d"), k)
+		if n != o && n != "d" {
+			t.Fatalf("feed %s moved from %s to %s on a join of d", k, o, n)
+		}
+		if n != o {
+			moved++
+		}
+	}
+	if moved < 600 || moved > 900 {
+		t.Errorf("a 4th member took %d of 3000 feeds, want about 750", moved)
+	}
+}
