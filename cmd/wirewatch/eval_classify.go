@@ -85,7 +85,6 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 	minDF := fs.Int("min-df", 1, "keep features seen in at least this many training documents")
 	unigrams := fs.Bool("unigrams", false, "words only, no bigrams")
 	plain := fs.Bool("no-nb-scale", false, "plain TF-IDF SVM, without the naive Bayes log-count ratio scaling")
-	chars := fs.Bool("char-grams", false, "add each word's character 3- to 5-grams to the features")
 	beta := fs.Float64("beta", 0, "NB-SVM interpolation of the weights with their mean magnitude, in (0, 1); 0: off")
 	verbose := fs.Bool("v", false, "print each set's per-label report and confusion matrix")
 	if err := parseFlags(fs, args); err != nil {
@@ -98,7 +97,7 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 	}
-	opt := learn.Options{Bits: uint8(*bits), C: *c, MinDF: *minDF, Unigrams: *unigrams, NoNBScale: *plain, CharGrams: *chars, Beta: *beta}
+	opt := learn.Options{Bits: uint8(*bits), C: *c, MinDF: *minDF, Unigrams: *unigrams, NoNBScale: *plain, Beta: *beta}
 	want := strings.Split(*sets, ",")
 	all := classifySets()
 	for _, w := range want {
