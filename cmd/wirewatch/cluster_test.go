@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"hash/fnv"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -86,33 +84,6 @@ func (f *farmLog) snapshot() map[string][]time.Time {
 	return out
 }
 
-// clusterItems makes n distinct topical stories for feed (seeded by the
-// whole feed name, so no two feeds share text).
-func clusterItems(feed string, n int) []feedtest.Item {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(feed))
-	rng := rand.New(rand.NewPCG(h.Sum64(), 7))
-	words := func(k int) string {
-		w := make([]string, k)
-		for i := range w {
-			w[i] = vocabulary[rng.IntN(len(vocabulary))]
-		}
-		return strings.Join(w, " ")
-	}
-	var out []feedtest.Item
-	for i := range n {
-		title := fmt.Sprintf(topicsByTurn[rng.IntN(len(topicsByTurn))], i) + ": " + words(5)
-		out = append(out, feedtest.Item{
-			GUID:        fmt.Sprintf("%s-%d", feed, i),
-			Title:       title,
-			Link:        fmt.Sprintf("https://cluster.example/%s/%d", feed, i),
-			Description: fmt.Sprintf("%s. %s.", title, words(40)),
-			Published:   time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC),
-		})
-	}
-	return out
-}
-
 // TestCluster runs 3 daemons (separate processes) on a 3-node NATS cluster
 // with R3 streams and buckets, over a farm of feeds that keep publishing;
 // kills one daemon (kill -9) and one NATS node and brings them back. Every
@@ -176,7 +147,7 @@ func TestCluster(t *testing.T) {
 	var feedYAML strings.Builder
 	for i := range nFeeds {
 		p := fmt.Sprintf("/c%03d.rss", i)
-		all[p] = clusterItems(p, perFeed)
+		all[p] = distinctStories("cluster.example", p, perFeed)
 		byFeed[farm.URL+p] = all[p]
 		fs.Add(p, all[p][0])
 		fmt.Fprintf(&feedYAML, "  - url: %s%s\n", farm.URL, p)

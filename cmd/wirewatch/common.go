@@ -8,7 +8,12 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/daemon"
+	"github.com/wirewatch/wirewatch/internal/natsutil"
 )
 
 // errUsage means the flags were wrong; the flag package already said why.
@@ -63,4 +68,27 @@ func (m *multiFlag) Set(v string) error {
 		return fmt.Errorf("empty value")
 	}
 	return nil
+}
+
+// connectJetStream connects a client command to the daemon's NATS: url
+// when given, else the config's nats.url, else the embedded server's
+// nats.listen address.
+func connectJetStream(cfg *config.Config, url, name string, stderr io.Writer) (*nats.Conn, jetstream.JetStream, error) {
+	target := url
+	if target == "" {
+		target = cfg.NATS.URL
+	}
+	if target == "" {
+		target = "nats://" + cfg.NATS.Listen
+	}
+	nc, err := natsutil.Connect(daemon.ClientOptions(cfg, target, name, slog.New(slog.NewTextHandler(stderr, nil))))
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return nc, js, nil
 }

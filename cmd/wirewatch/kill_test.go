@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -69,9 +70,12 @@ var vocabulary = strings.Fields(`harbour council winter grain pipeline bridge ra
 	forest mine coast garrison depot archive tribunal envoy governor summit
 	delegation militia cable uranium corridor shipyard checkpoint reservoir`)
 
-// killItems makes n distinct topical stories for feed.
-func killItems(feed string, n int) []feedtest.Item {
-	rng := rand.New(rand.NewPCG(uint64(len(feed)), uint64(feed[len(feed)-1])))
+// distinctStories makes n distinct topical stories for feed, linked on
+// host: no two are duplicates or near-duplicates of each other.
+func distinctStories(host, feed string, n int) []feedtest.Item {
+	h := fnv.New64a()
+	h.Write([]byte(host + "/" + feed))
+	rng := rand.New(rand.NewPCG(h.Sum64(), 1))
 	words := func(k int) string {
 		w := make([]string, k)
 		for i := range w {
@@ -85,7 +89,7 @@ func killItems(feed string, n int) []feedtest.Item {
 		out = append(out, feedtest.Item{
 			GUID:        fmt.Sprintf("%s-%d", feed, i),
 			Title:       title,
-			Link:        fmt.Sprintf("https://kill.example/%s/%d", feed, i),
+			Link:        fmt.Sprintf("https://%s/%s/%d", host, feed, i),
 			Description: fmt.Sprintf("%s. %s.", title, words(40)),
 			Published:   time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC),
 		})
@@ -107,7 +111,7 @@ func TestKill9(t *testing.T) {
 	all := map[string][]feedtest.Item{}
 	var released atomic.Int64
 	for _, f := range feeds {
-		all[f] = killItems(f, perFeed)
+		all[f] = distinctStories("kill.example", f, perFeed)
 	}
 	// Reveal items in steps so the kill lands mid-stream.
 	reveal := func(k int) {

@@ -4,12 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/wirewatch/wirewatch/daemon"
-	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/tail"
 )
 
@@ -34,21 +29,10 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	target := *url
-	if target == "" {
-		target = cfg.NATS.URL
-	}
-	if target == "" {
-		target = "nats://" + cfg.NATS.Listen
-	}
-	nc, err := natsutil.Connect(daemon.ClientOptions(cfg, target, "wirewatch-tail", slog.New(slog.NewTextHandler(stderr, nil))))
+	nc, js, err := connectJetStream(cfg, *url, "wirewatch-tail", stderr)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
 	return tail.Follow(ctx, js, tail.Options{Topics: topics, All: *all, Since: *since, JSON: *asJSON, Limit: *limit}, stdout)
 }

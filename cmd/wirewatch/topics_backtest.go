@@ -5,17 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/wirewatch/wirewatch/daemon"
-	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/topics"
 	"github.com/wirewatch/wirewatch/topics/backtest"
@@ -67,22 +63,11 @@ func cmdTopicsBacktest(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 
-	target := *url
-	if target == "" {
-		target = cfg.NATS.URL
-	}
-	if target == "" {
-		target = "nats://" + cfg.NATS.Listen
-	}
-	nc, err := natsutil.Connect(daemon.ClientOptions(cfg, target, "wirewatch-backtest", slog.New(slog.NewTextHandler(stderr, nil))))
+	nc, js, err := connectJetStream(cfg, *url, "wirewatch-backtest", stderr)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
 
 	o := backtest.Options{Topic: *topic, Rules: rules, Since: time.Now().Add(-time.Duration(since)), Examples: *examples}
 	var bar *progressbar.ProgressBar
