@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,9 +34,21 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *quick {
-		*articles, *oneHop, *latFor = 20_000, 50_000, 5*time.Second
-		*farmFeeds, *farmEvery, *farmFor = 1000, 5*time.Second, 15*time.Second
-		*stored = 50_000
+		// Short defaults for every size the user did not set.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		short := func(name string, apply func()) {
+			if !set[name] {
+				apply()
+			}
+		}
+		short("articles", func() { *articles = 20_000 })
+		short("one-hop", func() { *oneHop = 50_000 })
+		short("latency-for", func() { *latFor = 5 * time.Second })
+		short("farm-feeds", func() { *farmFeeds = 1000 })
+		short("farm-interval", func() { *farmEvery = 5 * time.Second })
+		short("farm-for", func() { *farmFor = 15 * time.Second })
+		short("restart-stored", func() { *stored = 50_000 })
 	}
 	self, err := os.Executable()
 	if err != nil {
