@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/testkit"
+
 	"github.com/wirewatch/wirewatch/internal/feedtest"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/sources"
@@ -51,18 +53,18 @@ func TestBadFeedsDoNotStopTheDaemon(t *testing.T) {
 	d := start(t, cfg)
 
 	for _, reason := range []string{sources.ReasonParse, sources.ReasonHTTP5xx, sources.ReasonTimeout, sources.ReasonHTTP429} {
-		waitFor(t, 20*time.Second, "a fetch error with reason "+reason, func() (bool, string) {
+		testkit.WaitFor(t, 20*time.Second, "a fetch error with reason "+reason, func() (bool, string) {
 			n := counter(t, d.reg, "wirewatch_fetches_total", map[string]string{"result": "error", "reason": reason})
 			return n >= 1, fmt.Sprintf("%v", n)
 		})
 	}
-	waitFor(t, 20*time.Second, "the 500 feed retried (backing off, never given up)", func() (bool, string) {
+	testkit.WaitFor(t, 20*time.Second, "the 500 feed retried (backing off, never given up)", func() (bool, string) {
 		n := counter(t, d.reg, "wirewatch_fetches_total", map[string]string{"result": "error", "reason": sources.ReasonHTTP5xx})
 		return n >= 2, fmt.Sprintf("%v", n)
 	})
 	// The healthy feed goes on: a new item arrives and is archived.
 	good.Add("/good.rss", items()[3])
-	waitFor(t, 20*time.Second, "the healthy feed's 3 items archived", func() (bool, string) {
+	testkit.WaitFor(t, 20*time.Second, "the healthy feed's 3 items archived", func() (bool, string) {
 		n := streamMsgs(t, d.js, natsutil.StreamArticles)
 		return n == 3, fmt.Sprintf("%d", n)
 	})

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/testkit"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,22 +102,6 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
-	}
-	t.Fatalf("timed out after %v waiting for %s (last: %s)", timeout, what, last)
 }
 
 func streamMsgs(t *testing.T, js jetstream.JetStream, stream string) uint64 {
@@ -256,7 +242,7 @@ func TestFeedsToAlerts(t *testing.T) {
 	cfg := testConfig(dataDir, srv.FeedURL("/a.rss"), srv.FeedURL("/b.rss"))
 	d := start(t, cfg)
 
-	waitFor(t, 30*time.Second, "6 archived articles and an idle pipeline", func() (bool, string) {
+	testkit.WaitFor(t, 30*time.Second, "6 archived articles and an idle pipeline", func() (bool, string) {
 		n := streamMsgs(t, d.js, natsutil.StreamArticles)
 		return n == 6 && idle(t, d.js), fmt.Sprintf("%d archived", n)
 	})
@@ -270,7 +256,7 @@ func TestFeedsToAlerts(t *testing.T) {
 	}
 
 	// Polls answered 304 publish nothing new.
-	waitFor(t, 20*time.Second, "two polls answered 304", func() (bool, string) {
+	testkit.WaitFor(t, 20*time.Second, "two polls answered 304", func() (bool, string) {
 		n := counter(t, d.reg, "wirewatch_fetches_total", map[string]string{"result": "not_modified"})
 		return n >= 2, fmt.Sprintf("%v not-modified", n)
 	})
@@ -281,7 +267,7 @@ func TestFeedsToAlerts(t *testing.T) {
 	// One new item: exactly one new article.
 	srv.Add("/a.rss", feedtest.Item{GUID: "a-5", Title: "Kyiv and Moscow exchange prisoners", Link: "https://news.example/a/prisoners",
 		Description: "Ukraine and Russia exchanged prisoners of war on Sunday in a swap mediated by the United Arab Emirates."})
-	waitFor(t, 20*time.Second, "the new item archived", func() (bool, string) {
+	testkit.WaitFor(t, 20*time.Second, "the new item archived", func() (bool, string) {
 		n := streamMsgs(t, d.js, natsutil.StreamArticles)
 		return n == 7 && idle(t, d.js), fmt.Sprintf("%d archived", n)
 	})
@@ -292,7 +278,7 @@ func TestFeedsToAlerts(t *testing.T) {
 	// conditional GET: every item is served again, none is published twice.
 	srv.SetConditional(false)
 	d2 := start(t, testConfig(dataDir, srv.FeedURL("/a.rss"), srv.FeedURL("/b.rss")))
-	waitFor(t, 20*time.Second, "both feeds fetched in full after restart", func() (bool, string) {
+	testkit.WaitFor(t, 20*time.Second, "both feeds fetched in full after restart", func() (bool, string) {
 		n := counter(t, d2.reg, "wirewatch_fetches_total", map[string]string{"result": "ok"})
 		return n >= 2 && idle(t, d2.js), fmt.Sprintf("%v full fetches", n)
 	})

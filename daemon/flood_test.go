@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/testkit"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -222,7 +224,7 @@ func TestFloodHeapBounded(t *testing.T) {
 	began = time.Now()
 	d := start(t, cfg)
 	profiled := false
-	waitFor(t, 10*time.Minute, fmt.Sprintf("%d articles archived and an idle pipeline", n), func() (bool, string) {
+	testkit.WaitFor(t, 10*time.Minute, fmt.Sprintf("%d articles archived and an idle pipeline", n), func() (bool, string) {
 		got := streamMsgs(t, d.js, natsutil.StreamArticles)
 		if f := os.Getenv(floodProfileEnv); f != "" && got >= uint64(n/2) && !profiled {
 			profiled = true

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/testkit"
+
 	"github.com/wirewatch/wirewatch/internal/hostile"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 )
@@ -33,7 +35,7 @@ func TestRotatingGUIDAlertsOnce(t *testing.T) {
 	// where the pipeline is idle and every archived copy after the first
 	// was counted a duplicate.
 	const polls = 4
-	waitFor(t, 30*time.Second, fmt.Sprintf("≥ %d copies archived, all but the first duplicates", polls), func() (bool, string) {
+	testkit.WaitFor(t, 30*time.Second, fmt.Sprintf("≥ %d copies archived, all but the first duplicates", polls), func() (bool, string) {
 		n := streamMsgs(t, d.js, natsutil.StreamArticles)
 		dups := counter(t, d.reg, "wirewatch_duplicates_total", nil)
 		contentDups := counter(t, d.reg, "wirewatch_duplicates_total", map[string]string{"kind": "content"})

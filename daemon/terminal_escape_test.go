@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/testkit"
+
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/tail"
 )
@@ -43,7 +45,7 @@ func TestTerminalEscapesNeverReachTail(t *testing.T) {
 	}))
 	defer srv.Close()
 	d := start(t, testConfig(t.TempDir(), srv.URL+"/evil.json", srv.URL+"/sneaky.rss"))
-	waitFor(t, 30*time.Second, "both articles archived and alerted", func() (bool, string) {
+	testkit.WaitFor(t, 30*time.Second, "both articles archived and alerted", func() (bool, string) {
 		n := streamMsgs(t, d.js, natsutil.StreamArticles)
 		return n == 2 && idle(t, d.js) && streamMsgs(t, d.js, natsutil.StreamAlerts) >= 2, fmt.Sprintf("%d archived", n)
 	})

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/testkit"
+
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
@@ -108,7 +110,7 @@ func TestPromQLAgainstRealPrometheus(t *testing.T) {
 
 	// Wait for the daemon to have produced every kind of data the
 	// dashboards read, then let Prometheus scrape it.
-	waitFor(t, 20*time.Second, "alerts, duplicates, fetch errors and a dead letter", func() (bool, string) {
+	testkit.WaitFor(t, 20*time.Second, "alerts, duplicates, fetch errors and a dead letter", func() (bool, string) {
 		a, _ := metrics.Sum(reg, "wirewatch_alerts_total", map[string]string{"severity": "high"})
 		d, _ := metrics.Sum(reg, "wirewatch_duplicates_total", nil)
 		f, _ := metrics.Sum(reg, "wirewatch_fetches_total", map[string]string{"result": "error"})
@@ -117,7 +119,7 @@ func TestPromQLAgainstRealPrometheus(t *testing.T) {
 	})
 
 	prom := startPrometheus(t, promBin, cfg.HTTP.Listen)
-	waitFor(t, 20*time.Second, "three successful scrapes", func() (bool, string) {
+	testkit.WaitFor(t, 20*time.Second, "three successful scrapes", func() (bool, string) {
 		res, err := prom.query(`count_over_time(up{job="wirewatch"}[1m]) >= 3 and up{job="wirewatch"} == 1`)
 		if err != nil {
 			return false, err.Error()
@@ -286,7 +288,7 @@ scrape_configs:
 		}
 	})
 	p := &promServer{base: "http://" + addr}
-	waitFor(t, 20*time.Second, "prometheus /-/ready", func() (bool, string) {
+	testkit.WaitFor(t, 20*time.Second, "prometheus /-/ready", func() (bool, string) {
 		resp, err := http.Get(p.base + "/-/ready")
 		if err != nil {
 			return false, err.Error()
@@ -473,20 +475,4 @@ func readYAML(t *testing.T, path string, v any) {
 	if err := yaml.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
-	}
-	t.Fatalf("timed out after %v waiting for %s (last: %s)", timeout, what, last)
 }

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/testkit"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -343,24 +344,7 @@ type rig struct {
 	res  *Resources
 	reg  *prometheus.Registry
 	m    *metrics.Metrics
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testkit.SyncBuffer
 }
 
 func newRig(t *testing.T) *rig {
@@ -375,7 +359,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	return &rig{t: t, js: js, res: res, reg: reg, m: metrics.New(reg), logs: &syncBuffer{}}
+	return &rig{t: t, js: js, res: res, reg: reg, m: metrics.New(reg), logs: &testkit.SyncBuffer{}}
 }
 
 func testSub(d Destination) Subscription {

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wirewatch/wirewatch/internal/testkit"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wirewatch/wirewatch/internal/hostile"
@@ -294,7 +296,7 @@ func TestHostilePoller(t *testing.T) {
 	}
 	f := hostileFetcher(8 * time.Second)
 	defer f.CloseIdleConnections()
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	stopHeap := heapWatch()
 	_, done := runPoller(t, PollerConfig{
 		Feeds: feeds, Fetcher: f, KV: env.res.Feeds, JS: env.js, Metrics: m,

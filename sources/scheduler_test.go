@@ -1,7 +1,6 @@
 package sources
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/testkit"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,24 +103,6 @@ func feedState(t *testing.T, kv jetstream.KeyValue, f Feed) State {
 		t.Fatal(err)
 	}
 	return st
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // runPoller runs a Poller until the returned stop is called (or the test
@@ -353,7 +336,7 @@ func TestPollerFailuresBackOff(t *testing.T) {
 	ok, malformed, five, hang, limited := mk("/healthy"), mk("/malformed"), mk("/500"), mk("/hang"), mk("/429")
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	_, done := runPoller(t, PollerConfig{
 		Feeds:   []Feed{ok, malformed, five, hang, limited},
 		Fetcher: testFetcher(FetcherConfig{Timeout: 300 * time.Millisecond}),

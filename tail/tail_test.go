@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/testkit"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -77,7 +78,7 @@ func TestFollowLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	publishAlert(t, js, &pipeline.Article{ID: "old", Title: "Old story"}, "ceasefire", 0.9)
-	var out safeBuffer
+	var out testkit.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- Follow(ctx, js, Options{Limit: 1}, &out) }()
 	deadline := time.Now().Add(20 * time.Second)
@@ -132,21 +133,4 @@ func TestPrinterGroupsTopicsOfOneArticle(t *testing.T) {
 	if !strings.Contains(out.String(), "+peace-talks") {
 		t.Errorf("second topic not shown:\n%s", out.String())
 	}
-}
-
-type safeBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *safeBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *safeBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

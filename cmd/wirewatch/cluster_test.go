@@ -234,24 +234,8 @@ feeds:
 	waitUntil(t, 60*time.Second, "every item archived and the pipeline idle", func() bool {
 		return msgs(js, natsutil.StreamArticles) >= uint64(nFeeds*perFeed) && idleConsumer(js)
 	})
-	got := map[string]int{}
-	for _, a := range alertsIn(t, js) {
-		got[a.ID]++
-	}
-	missing, extra, twice := 0, 0, 0
-	for id := range want {
-		if got[id] == 0 {
-			missing++
-		}
-	}
-	for id, n := range got {
-		if !want[id] {
-			extra++
-		}
-		if n > 1 {
-			twice++
-		}
-	}
+	stored := alertsIn(t, js)
+	missing, extra, twice := exactlyOnce(want, stored)
 
 	// Polling: gaps between two polls of a feed, after the first poll.
 	polls := log.snapshot()
@@ -290,7 +274,7 @@ feeds:
 	t.Logf("cluster: %d feeds, interval %v, %d items, %d polls; gap between polls of a feed min %v, p50 %v, p99 %v, max %v; "+
 		"feeds unpolled > 2 intervals %d, polled twice in one interval %d",
 		nFeeds, interval, nFeeds*perFeed, len(gaps)+nFeeds, pct(0), pct(0.5), pct(0.99), pct(1), late, double)
-	t.Logf("cluster: %d alerts expected, %d stored; missing %d, unexpected %d, repeated %d", len(want), len(got), missing, extra, twice)
+	t.Logf("cluster: %d alerts expected, %d stored; missing %d, unexpected %d, repeated %d", len(want), len(stored), missing, extra, twice)
 	for _, name := range []string{natsutil.StreamIngest, natsutil.StreamArticles, natsutil.StreamAlerts, "KV_" + natsutil.BucketFeeds, "KV_" + natsutil.BucketDedup, "KV_" + sources.BucketMembers} {
 		s, err := js.Stream(context.Background(), name)
 		if err != nil {

@@ -242,26 +242,10 @@ feeds:
 	waitUntil(t, 90*time.Second, "every article archived and the pipeline idle", func() bool {
 		return msgs(js, natsutil.StreamArticles) == uint64(perFeed*len(feeds)) && idleConsumer(js)
 	})
-	got := map[string]int{}
-	for _, a := range alertsIn(t, js) {
-		got[a.ID]++
-	}
-	missing, extra, twice := 0, 0, 0
-	for id := range want {
-		if got[id] == 0 {
-			missing++
-		}
-	}
-	for id, n := range got {
-		if !want[id] {
-			extra++
-		}
-		if n > 1 {
-			twice++
-		}
-	}
+	stored := alertsIn(t, js)
+	missing, extra, twice := exactlyOnce(want, stored)
 	t.Logf("killed with %d of %d articles archived; %d alerts expected, %d stored; missing %d, unexpected %d, repeated %d",
-		killedAt, perFeed*len(feeds), len(want), len(got), missing, extra, twice)
+		killedAt, perFeed*len(feeds), len(want), len(stored), missing, extra, twice)
 	if killedAt == 0 || killedAt >= uint64(perFeed*len(feeds)) {
 		t.Errorf("the kill came after all articles were processed: the test proved nothing")
 	}
@@ -335,6 +319,30 @@ func expectedAlerts(t *testing.T, byFeed map[string][]feedtest.Item) map[string]
 		}
 	}
 	return out
+}
+
+// exactlyOnce compares the stored alerts with the expected alert ids: how
+// many expected ones are missing, how many are unexpected, and how many
+// are stored more than once.
+func exactlyOnce(want map[string]bool, alerts []pipeline.Alert) (missing, extra, twice int) {
+	got := map[string]int{}
+	for _, a := range alerts {
+		got[a.ID]++
+	}
+	for id := range want {
+		if got[id] == 0 {
+			missing++
+		}
+	}
+	for id, n := range got {
+		if !want[id] {
+			extra++
+		}
+		if n > 1 {
+			twice++
+		}
+	}
+	return missing, extra, twice
 }
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {

@@ -1,7 +1,6 @@
 package classify
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/testkit"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -117,24 +118,6 @@ func TestSwapWhileProcessing(t *testing.T) {
 	wg.Wait()
 }
 
-// syncBuffer is a log sink safe for the watcher goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -181,7 +164,7 @@ func TestWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	c := New(set, metrics.New(reg), slog.New(slog.NewTextHandler(&logs, nil)))
 	hup := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
