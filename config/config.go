@@ -85,6 +85,9 @@ type TLS struct {
 // HTTP is the metrics and health endpoint.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// Pprof serves the Go profiler under /debug/pprof/ on Listen (off by
+	// default: profiles expose memory contents and cost CPU while taken).
+	Pprof bool `yaml:"pprof"`
 }
 
 // Fetch configures the feed fetcher.
@@ -147,7 +150,7 @@ func Default() Config {
 			PerHostSpacing:     time.Second,
 		},
 		Poll:     Poll{Interval: 5 * time.Minute, MinInterval: time.Minute, MaxInterval: 6 * time.Hour},
-		Pipeline: Pipeline{Workers: 16, DedupHorizon: 7 * 24 * time.Hour},
+		Pipeline: Pipeline{Workers: 64, DedupHorizon: 7 * 24 * time.Hour},
 	}
 }
 
@@ -296,6 +299,9 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil && c.HTTP.Listen != "" {
 		bad("http.listen", "%q is not host:port", c.HTTP.Listen)
+	}
+	if c.HTTP.Pprof && c.HTTP.Listen == "" {
+		bad("http.pprof", "needs http.listen")
 	}
 	for i, n := range c.Fetch.AllowNetworks {
 		if _, err := netip.ParsePrefix(n); err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/classify"
-	"github.com/wirewatch/wirewatch/pipeline/dedup"
+	"github.com/wirewatch/wirewatch/pipeline/ledger"
 	"github.com/wirewatch/wirewatch/pipeline/sink"
 )
 
@@ -43,7 +43,7 @@ func BenchmarkStage(b *testing.B) {
 	m := metrics.NewUnregistered()
 	set, _ := daemon.LoadTopics(&cfg)
 	gaz, _ := daemon.LoadGazetteer(&cfg)
-	stages := daemon.Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m)
+	stages := daemon.Stages(log, ledger.NewMemory(daemon.DedupRules(&cfg), nil), classify.New(set, m, log), gaz, m, &cfg)
 	// Later stages see what earlier ones produce: prepare inputs per stage.
 	inputs := make([][]*pipeline.Article, len(stages))
 	cur := make([]*pipeline.Article, len(arts))
@@ -65,7 +65,7 @@ func BenchmarkStage(b *testing.B) {
 	for si, s := range stages {
 		b.Run(s.Name(), func(b *testing.B) {
 			if s.Name() == "dedup" {
-				s = dedup.New(dedup.NewMemoryStore(), m)
+				s = ledger.NewStage(ledger.NewMemory(daemon.DedupRules(&cfg), nil), daemon.DedupRules(&cfg), true, m)
 			}
 			in := inputs[si]
 			bytes := 0
@@ -151,7 +151,7 @@ func benchEndToEnd(b *testing.B, workers int) {
 	_, _, js := natsutil.StartTestServer(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{})
+	_, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -169,7 +169,9 @@ func benchEndToEnd(b *testing.B, workers int) {
 	m := metrics.NewUnregistered()
 	set, _ := daemon.LoadTopics(&cfg)
 	gaz, _ := daemon.LoadGazetteer(&cfg)
-	stages := append(daemon.Stages(log, dedup.NewKVStore(res.Dedup), classify.New(set, m, log), gaz, m), sink.New(js, sink.Config{}, m))
+	led := ledger.NewStream(ledger.StreamConfig{JS: js, Rules: daemon.DedupRules(&cfg), Metrics: m, Logger: log})
+	go func() { _ = led.Run(ctx) }()
+	stages := append(daemon.Stages(log, led, classify.New(set, m, log), gaz, m, &cfg), sink.New(js, sink.Config{}, m))
 	runner, err := pipeline.NewRunner(ctx, js, pipeline.RunnerConfig{
 		Stream: natsutil.StreamIngest, Durable: "process", Chain: pipeline.Instrument(m, stages...),
 		Workers: workers, Metrics: m, Logger: log,

@@ -29,6 +29,7 @@ import (
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/classify"
 	"github.com/wirewatch/wirewatch/pipeline/dedup"
+	"github.com/wirewatch/wirewatch/pipeline/ledger"
 	"github.com/wirewatch/wirewatch/pipeline/normalize"
 	"github.com/wirewatch/wirewatch/pipeline/sink"
 	"github.com/wirewatch/wirewatch/pipeline/story"
@@ -77,7 +78,7 @@ func Run(ctx context.Context, o Options) error {
 	var stack shutdownStack
 	defer stack.unwind(log, o.ShutdownTimeout)
 
-	httpSrv, err := metrics.Listen(cfg.HTTP.Listen, o.Registry, health, log)
+	httpSrv, err := metrics.Listen(cfg.HTTP.Listen, o.Registry, health, log, metrics.WithPprof(cfg.HTTP.Pprof))
 	if err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	o.Registry.MustRegister(metrics.NewStreamCollector(js, log, natsutil.StreamIngest, natsutil.StreamArticles,
-		natsutil.StreamAlerts, "KV_ww_feeds", "KV_ww_dedup"))
+		natsutil.StreamAlerts, natsutil.StreamLedger, "KV_ww_feeds", "KV_ww_dedup"))
 
 	failed := make(chan error, 8)
 	stack.run("http", failed, httpSrv.Serve)
@@ -133,12 +134,15 @@ func Run(ctx context.Context, o Options) error {
 		})
 	}
 	if cfg.Runs(config.RoleProcess) {
-		dstore := dedup.NewKVStore(res.Dedup)
+		// The ledger's tail runs before the pipeline starts and stops after
+		// it (the stack unwinds in reverse): workers wait on it.
+		led := ledger.NewStream(ledger.StreamConfig{JS: js, Rules: DedupRules(cfg), Metrics: m, Logger: log})
+		stack.run("dedup-ledger", failed, led.Run)
 		sinkCfg := sink.Config{}
 		if cfg.Dedup.Stories.AlertOnceOn() {
-			sinkCfg.Stories = dstore
+			sinkCfg.Stories = dedup.NewKVStore(res.Dedup)
 		}
-		stages := append(Stages(log, dstore, classifier, gaz, m, cfg.Dedup), sink.New(js, sinkCfg, m))
+		stages := append(Stages(log, led, classifier, gaz, m, cfg), sink.New(js, sinkCfg, m))
 		chain := pipeline.Instrument(m, stages...)
 		runner, err := pipeline.NewRunner(ctx, js, pipeline.RunnerConfig{
 			Stream: natsutil.StreamIngest, Durable: "process", Chain: chain,
@@ -256,18 +260,23 @@ func drain(nc *nats.Conn) error {
 
 // Stages are the processing stages, in order, that the daemon runs before
 // its sink and `wirewatch inspect` runs offline: the same code either way.
-// dc, when given, tunes duplicates and stories (else the defaults).
-func Stages(log *slog.Logger, store dedup.Store, c *classify.Classifier, g *tag.Gazetteer, m *metrics.Metrics, dc ...config.Dedup) []pipeline.Stage {
-	var d config.Dedup
-	if len(dc) > 0 {
-		d = dc[0]
-	}
+// The dedup stage decides through l, a ledger built with DedupRules(cfg).
+func Stages(log *slog.Logger, l ledger.Appender, c *classify.Classifier, g *tag.Gazetteer, m *metrics.Metrics, cfg *config.Config) []pipeline.Stage {
+	return []pipeline.Stage{normalize.New(log), ledger.NewStage(l, DedupRules(cfg), cfg.Dedup.NearOn(), m), c, tag.New(g)}
+}
+
+// DedupRules are the duplicate and story rules the config sets.
+func DedupRules(cfg *config.Config) ledger.Rules {
+	d := cfg.Dedup
 	p := dedup.DefaultParams()
 	if d.NearThreshold > 0 {
 		p.Threshold = d.NearThreshold
 	}
-	sc := story.Config{Threshold: d.Stories.Threshold, BreakingSources: d.Stories.BreakingSources, BreakingWindow: d.Stories.BreakingWindow}
-	return []pipeline.Stage{normalize.New(log), dedup.NewWith(store, m, p, d.NearOn()), story.New(store, sc, m), c, tag.New(g)}
+	return ledger.Rules{
+		Near:    p,
+		Story:   story.Config{Threshold: d.Stories.Threshold, BreakingSources: d.Stories.BreakingSources, BreakingWindow: d.Stories.BreakingWindow},
+		Horizon: cfg.Pipeline.DedupHorizon,
+	}
 }
 
 // Version is the module version the binary was built from ("dev" when
@@ -291,7 +300,7 @@ func OfflineChain(cfg *config.Config, log *slog.Logger) (pipeline.Chain, error) 
 		return nil, err
 	}
 	m := metrics.NewUnregistered()
-	return pipeline.Chain(Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m, cfg.Dedup)), nil
+	return pipeline.Chain(Stages(log, ledger.NewMemory(DedupRules(cfg), nil), classify.New(set, m, log), gaz, m, cfg)), nil
 }
 
 // LoadTopics loads the configured topic file, or the default pack.

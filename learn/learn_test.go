@@ -342,6 +342,7 @@ func scoresMatchTraining(t *testing.T, train []Example, opt Options) {
 		{"", ""},
 		{"", "embargo embargo embargo embargo restrictions"},
 		{"It's `quoted`", "don't ' ` '' a'b"},
+		{"", longDistinct(3000)},
 	}
 	for _, d := range docs {
 		got := make([]float64, len(m.Labels))
@@ -405,4 +406,25 @@ func reportCPU(b *testing.B, cpu time.Duration) {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/article")
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "articles/cpu-s")
 	}
+}
+
+// longDistinct is n distinct short words (two and three letters, then
+// numbered): more buckets than a first guess from the text's length
+// allows for, above all with character n-grams.
+func longDistinct(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		x := i
+		for {
+			b.WriteByte(byte('a' + x%26))
+			x /= 26
+			if x == 0 {
+				break
+			}
+		}
+	}
+	return b.String()
 }

@@ -142,7 +142,15 @@ func (m *Model) scores(out []float64, title, text string) {
 	// Count the document's buckets in a small open-addressing table
 	// (keys stored +1; it stays in the L1 cache), touching no model
 	// memory yet.
+	// The table starts at a size that usually holds the document and
+	// doubles when half full, so that no input can fill it (a full table
+	// would make the probe loop forever).
 	need := 2 * (len(title) + len(text)) / 3 // >= 2 per word and bigram
+	h := m.hasher()
+	if h.chars {
+		// Up to three character n-grams start at each byte of a word.
+		need = 4 * (len(title) + len(text))
+	}
 	size := 1024
 	for size < need {
 		size *= 2
@@ -153,8 +161,11 @@ func (m *Model) scores(out []float64, title, text string) {
 	tab := s.tab[:size]
 	mask := uint32(size - 1)
 	s.rows = s.rows[:0] // here: the slots in use
-	h := m.hasher()
 	count := func(b uint32) {
+		if 2*len(s.rows) >= len(tab) {
+			tab = s.grow(tab)
+			mask = uint32(len(tab) - 1)
+		}
 		i := (b * 0x9e3779b1) & mask
 		for {
 			t := &tab[i]
@@ -209,6 +220,26 @@ func (m *Model) scores(out []float64, title, text string) {
 	for k := range out {
 		out[k] = out[k]*inv + float64(m.bias[k])
 	}
+}
+
+// grow moves the counts of tab (its slots in use listed in s.rows) into a
+// table twice as large, which it returns and keeps in s.tab, and leaves
+// tab cleared.
+func (s *scratch) grow(tab []tabSlot) []tabSlot {
+	bigger := make([]tabSlot, 2*len(tab))
+	mask := uint32(len(bigger) - 1)
+	for j, i := range s.rows {
+		t := tab[i]
+		tab[i] = tabSlot{}
+		k := ((t.key - 1) * 0x9e3779b1) & mask
+		for bigger[k].key != 0 {
+			k = (k + 1) & mask
+		}
+		bigger[k] = t
+		s.rows[j] = int32(k)
+	}
+	s.tab = bigger
+	return bigger
 }
 
 // Contribution is how much one word or bigram of a document moved a

@@ -58,6 +58,19 @@ func TrainNaiveBayes(examples []Example) *NaiveBayes {
 // Predict returns the most probable label. Words never seen in training
 // are ignored.
 func (nb *NaiveBayes) Predict(title, text string) string {
+	score := nb.Scores(title, text)
+	best := 0
+	for k := range score {
+		if score[k] > score[best] {
+			best = k
+		}
+	}
+	return nb.Labels[best]
+}
+
+// Scores returns log P(label) + the sum of log P(word | label) over the
+// document's words seen in training, per label in the order of Labels.
+func (nb *NaiveBayes) Scores(title, text string) []float64 {
 	score := slices.Clone(nb.prior)
 	for _, part := range [2]string{title, text} {
 		for _, t := range fold.Tokens(part) {
@@ -68,11 +81,5 @@ func (nb *NaiveBayes) Predict(title, text string) string {
 			}
 		}
 	}
-	best := 0
-	for k := range score {
-		if score[k] > score[best] {
-			best = k
-		}
-	}
-	return nb.Labels[best]
+	return score
 }

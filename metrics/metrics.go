@@ -35,6 +35,7 @@ type Metrics struct {
 	ConsumerLag    *prometheus.GaugeVec     // consumer
 	Redeliveries   *prometheus.CounterVec   // consumer
 	Duplicates     *prometheus.CounterVec   // kind
+	LedgerArticles prometheus.Gauge         // articles in this process's dedup index
 	TopicMatches   *prometheus.CounterVec   // topic
 	Alerts         *prometheus.CounterVec   // topic, severity
 	ArticlesStored prometheus.Counter
@@ -126,6 +127,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wirewatch_duplicates_total",
 			Help: "Duplicate articles by kind (url, guid, content, near).",
 		}, []string{"kind"}),
+		LedgerArticles: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wirewatch_dedup_index_articles",
+			Help: "Articles in this process's dedup index (the ledger within the dedup horizon).",
+		}),
 		TopicMatches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wirewatch_topic_matches_total",
 			Help: "Articles tagged with each topic.",
@@ -184,7 +189,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.Fetches, m.FetchDuration, m.FetchBytes, m.ItemsParsed, m.ArticlesPublish,
 		m.FeedsByState, m.FeedErrors, m.ItemsCapped, m.ArticlesCut, m.StreamLimitHits, m.StageProcessed, m.StageDropped, m.StageErrors,
-		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.Duplicates, m.TopicMatches,
+		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.Duplicates, m.LedgerArticles, m.TopicMatches,
 		m.Alerts, m.ArticlesStored, m.TopicReloads, m.Stories, m.StoryAlerts,
 		m.NotificationsSent, m.NotificationsFailed, m.NotificationsSkipped, m.NotifyLatency, m.DeadLetters,
 		m.NotificationsFolded, m.DigestSize,

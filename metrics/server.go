@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -25,19 +26,47 @@ type Health struct {
 // SetReady marks the daemon ready (or not) to serve.
 func (h *Health) SetReady(v bool) { h.ready.Store(v) }
 
-// Server serves /metrics, /healthz and /readyz.
+// Server serves /metrics, /healthz and /readyz, and /debug/pprof/ when
+// asked (WithPprof).
 type Server struct {
 	srv *http.Server
 	ln  net.Listener
 }
 
+// Option changes what Listen serves.
+type Option func(*options)
+
+type options struct {
+	pprof bool
+}
+
+// WithPprof serves the Go profiler under /debug/pprof/ (index, cmdline,
+// profile, symbol, trace and the named profiles: heap, goroutine, allocs,
+// block, mutex, threadcreate) when on is true (config http.pprof). Off,
+// those paths answer 404.
+func WithPprof(on bool) Option { return func(o *options) { o.pprof = on } }
+
 // Listen binds addr and prepares the handlers; Serve runs them.
-func Listen(addr string, g prometheus.Gatherer, h *Health, logger *slog.Logger) (*Server, error) {
+func Listen(addr string, g prometheus.Gatherer, h *Health, logger *slog.Logger, opts ...Option) (*Server, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
+	if o.pprof {
+		// On this mux only: importing net/http/pprof also registers on
+		// http.DefaultServeMux, which Wirewatch never serves.
+		// Any method, as net/http/pprof expects (symbol takes POST).
+		mux.HandleFunc("/debug/pprof/", pprof.Index) // the named profiles too: /debug/pprof/heap
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
 	}))

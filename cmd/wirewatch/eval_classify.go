@@ -5,6 +5,7 @@ import (
 
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -86,6 +87,8 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 	unigrams := fs.Bool("unigrams", false, "words only, no bigrams")
 	plain := fs.Bool("no-nb-scale", false, "plain TF-IDF SVM, without the naive Bayes log-count ratio scaling")
 	beta := fs.Float64("beta", 0, "NB-SVM interpolation of the weights with their mean magnitude, in (0, 1); 0: off")
+	chars := fs.Bool("char-grams", false, "add each word's character 3- to 5-grams to the features")
+	nbMix := fs.Float64("nb-mix", 0, "experimental: predict from (1-w) z(SVM margins) + w z(naive Bayes log-probabilities), z-scored per document over the labels; 0: off")
 	verbose := fs.Bool("v", false, "print each set's per-label report and confusion matrix")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -97,7 +100,10 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 	}
-	opt := learn.Options{Bits: uint8(*bits), C: *c, MinDF: *minDF, Unigrams: *unigrams, NoNBScale: *plain, Beta: *beta}
+	if *nbMix < 0 || *nbMix > 1 {
+		return fmt.Errorf("eval classify: --nb-mix %g is outside [0, 1]", *nbMix)
+	}
+	opt := learn.Options{Bits: uint8(*bits), C: *c, MinDF: *minDF, Unigrams: *unigrams, NoNBScale: *plain, Beta: *beta, CharGrams: *chars}
 	want := strings.Split(*sets, ",")
 	all := classifySets()
 	for _, w := range want {
@@ -113,7 +119,7 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 		if !slices.Contains(want, s.name) {
 			continue
 		}
-		res, err := runClassifySet(ctx, s, dir, *folds, *limit, opt)
+		res, err := runClassifySet(ctx, s, dir, *folds, *limit, opt, *nbMix)
 		if err != nil {
 			return fmt.Errorf("eval classify %s: %w", s.name, err)
 		}
@@ -150,7 +156,7 @@ type classifyResult struct {
 	features   int
 }
 
-func runClassifySet(ctx context.Context, s classifySet, dir string, folds, limit int, opt learn.Options) (*classifyResult, error) {
+func runClassifySet(ctx context.Context, s classifySet, dir string, folds, limit int, opt learn.Options, nbMix float64) (*classifyResult, error) {
 	train, test, err := s.load(dir)
 	if err != nil {
 		return nil, err
@@ -206,6 +212,11 @@ func runClassifySet(ctx context.Context, s classifySet, dir string, folds, limit
 			truth[i] = e.Label
 			nbPred[i] = nb.Predict(e.Title, e.Text)
 		}
+		if nbMix > 0 {
+			for i, e := range sp[1] {
+				ours[i] = mixPredict(m, nb, nbMix, e)
+			}
+		}
 		res.ours.Add(truth, ours)
 		res.nb.Add(truth, nbPred)
 		if err := ctx.Err(); err != nil {
@@ -217,6 +228,36 @@ func runClassifySet(ctx context.Context, s classifySet, dir string, folds, limit
 		res.rate = float64(predicted) / predictTime.Seconds()
 	}
 	return res, nil
+}
+
+// mixPredict is the label with the highest (1-w) z(SVM margins) + w
+// z(naive Bayes log-probabilities), each z-scored over the labels.
+func mixPredict(m *learn.Model, nb *learn.NaiveBayes, w float64, e learn.Example) string {
+	a, b := zscore(m.Predict(e.Title, e.Text).Scores), zscore(nb.Scores(e.Title, e.Text))
+	best, bestScore := 0, math.Inf(-1)
+	for k := range a {
+		if v := (1-w)*a[k] + w*b[k]; v > bestScore {
+			best, bestScore = k, v
+		}
+	}
+	return m.Labels[best]
+}
+
+func zscore(x []float64) []float64 {
+	var mean, v float64
+	for _, a := range x {
+		mean += a
+	}
+	mean /= float64(len(x))
+	for _, a := range x {
+		v += (a - mean) * (a - mean)
+	}
+	sd := math.Sqrt(v/float64(len(x))) + 1e-12
+	out := make([]float64, len(x))
+	for i, a := range x {
+		out[i] = (a - mean) / sd
+	}
+	return out
 }
 
 // cut keeps at most n examples (all when n <= 0), taken evenly across the

@@ -20,6 +20,7 @@ func topicsCommands() map[string]subcommand {
 		"test":     {"what a query or topic file tags in feeds, files or URLs, matches highlighted", cmdTopicsTest},
 		"backtest": {"what a new or edited rule would have tagged in a daemon's archive", cmdTopicsBacktest},
 		"train":    {"learn a topic from example articles, a folder per label; held-out report", cmdTopicsTrain},
+		"label":    {"mark archived articles as examples of a topic (or not), for topics train", cmdTopicsLabel},
 	}
 }
 

@@ -62,7 +62,7 @@ func cmdNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	m := metrics.New(reg)
 	if cfg.HTTP.Listen != "" {
 		health := &metrics.Health{}
-		srv, err := metrics.Listen(cfg.HTTP.Listen, reg, health, log)
+		srv, err := metrics.Listen(cfg.HTTP.Listen, reg, health, log, metrics.WithPprof(cfg.HTTP.Pprof))
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ import (
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/classify"
-	"github.com/wirewatch/wirewatch/pipeline/dedup"
+	"github.com/wirewatch/wirewatch/pipeline/ledger"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/topics"
 )
@@ -66,7 +66,7 @@ func cmdTopicsTest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	m := metrics.NewUnregistered()
-	chain := pipeline.Chain(daemon.Stages(log, dedup.NewMemoryStore(), classify.New(set, m, log), gaz, m))
+	chain := pipeline.Chain(daemon.Stages(log, ledger.NewMemory(daemon.DedupRules(cfg), nil), classify.New(set, m, log), gaz, m, cfg))
 	fetcher := sources.NewFetcher(daemon.FetcherConfig(cfg))
 
 	mk := hlPlain

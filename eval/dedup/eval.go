@@ -23,6 +23,7 @@ import (
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/dedup"
+	"github.com/wirewatch/wirewatch/pipeline/ledger"
 	"github.com/wirewatch/wirewatch/pipeline/normalize"
 )
 
@@ -124,10 +125,11 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 	return rows, nil
 }
 
-// runMinHash runs the dedup stage (memory store) over docs in order and
+// runMinHash runs the dedup stage (in-process ledger) over docs in order and
 // returns, per doc, the id it was flagged a duplicate of ("" if none).
 func runMinHash(ctx context.Context, docs []doc, p dedup.Params, step func()) ([]string, error) {
-	st := dedup.NewWith(dedup.NewMemoryStore(), metrics.NewUnregistered(), p, true)
+	rules := ledger.Rules{Near: p}
+	st := ledger.NewStage(ledger.NewMemory(rules, nil), rules, true, metrics.NewUnregistered())
 	out := make([]string, len(docs))
 	for i, d := range docs {
 		a := *d.a

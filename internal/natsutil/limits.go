@@ -46,7 +46,7 @@ func WatchLimits(ctx context.Context, js jetstream.JetStream, w LimitWatch) erro
 		return fmt.Errorf("watch stream limits: OnHit is required")
 	}
 	if len(w.Streams) == 0 {
-		w.Streams = []string{StreamIngest, StreamArticles, StreamAlerts}
+		w.Streams = []string{StreamIngest, StreamArticles, StreamAlerts, StreamLedger}
 	}
 	if w.Interval <= 0 {
 		w.Interval = DefaultLimitCheckInterval

@@ -14,6 +14,9 @@ const (
 	StreamIngest   = "INGEST"
 	StreamArticles = "ARTICLES"
 	StreamAlerts   = "ALERTS"
+	// StreamLedger holds one record per article (hashes, never text): the
+	// order every daemon's dedup index is built in (pipeline/ledger).
+	StreamLedger = "LEDGER"
 
 	// SubjectIngest is followed by the feed key: ww.ingest.<feed-key>.
 	SubjectIngest = "ww.ingest"
@@ -21,6 +24,8 @@ const (
 	SubjectArticle = "ww.article"
 	// SubjectAlert is followed by topic and severity: ww.alert.<topic>.<severity>.
 	SubjectAlert = "ww.alert"
+	// SubjectLedger carries the ledger records.
+	SubjectLedger = "ww.ledger"
 
 	BucketFeeds = "ww_feeds"
 	BucketDedup = "ww_dedup"
@@ -36,8 +41,10 @@ type Limits struct {
 	ArticlesMaxBytes int64
 	AlertsMaxAge     time.Duration
 	AlertsMaxBytes   int64
-	// DedupHorizon is how long exact-duplicate fingerprints are kept.
-	DedupHorizon time.Duration
+	// DedupHorizon is how long duplicate fingerprints are kept; the
+	// ledger keeps its records an hour longer.
+	DedupHorizon   time.Duration
+	LedgerMaxBytes int64
 }
 
 // DefaultLimits are used for any zero field.
@@ -50,6 +57,7 @@ var defaultLimits = Limits{
 	AlertsMaxAge:     30 * 24 * time.Hour,
 	AlertsMaxBytes:   2 << 30,
 	DedupHorizon:     7 * 24 * time.Hour,
+	LedgerMaxBytes:   4 << 30,
 }
 
 // WithDefaults fills zero fields from the defaults.
@@ -75,13 +83,14 @@ func (l Limits) WithDefaults() Limits {
 	setB(&d.IngestMaxBytes, l.IngestMaxBytes)
 	setB(&d.ArticlesMaxBytes, l.ArticlesMaxBytes)
 	setB(&d.AlertsMaxBytes, l.AlertsMaxBytes)
+	setB(&d.LedgerMaxBytes, l.LedgerMaxBytes)
 	return d
 }
 
 // Resources are the declared streams and buckets.
 type Resources struct {
-	Ingest, Articles, Alerts jetstream.Stream
-	Feeds, Dedup             jetstream.KeyValue
+	Ingest, Articles, Alerts, Ledger jetstream.Stream
+	Feeds, Dedup                     jetstream.KeyValue
 }
 
 // EnsureResources creates or updates every stream and KV bucket. It is
@@ -116,6 +125,13 @@ func EnsureResources(ctx context.Context, js jetstream.JetStream, l Limits) (*Re
 			// Alerts are few; a long window makes a redelivery after a long
 			// outage still collapse onto the alert already stored.
 			Duplicates: 24 * time.Hour,
+		}},
+		{&r.Ledger, jetstream.StreamConfig{
+			Name: StreamLedger, Subjects: []string{SubjectLedger},
+			Description: "Dedup ledger: one record of hashes per article, Nats-Msg-Id = article id",
+			Storage:     jetstream.FileStorage, Replicas: l.Replicas,
+			MaxAge: l.DedupHorizon + time.Hour, MaxBytes: l.LedgerMaxBytes, Discard: jetstream.DiscardOld,
+			Duplicates: 2 * time.Hour,
 		}},
 	}
 	for _, s := range streams {

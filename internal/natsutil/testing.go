@@ -41,3 +41,19 @@ func StartTestServerWith(t testing.TB, o EmbeddedOptions) (*Embedded, *nats.Conn
 	}
 	return e, nc, js
 }
+
+// ConnectTest connects another client to url (another daemon's
+// connection, say), closed when the test ends.
+func ConnectTest(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", url, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	return js
+}

@@ -1,199 +1,81 @@
-// Package dedup is the duplicate stage: an article whose canonical URL,
-// globally unique GUID or normalised text was already seen within the
-// horizon is marked as a duplicate of the first article that had it (kinds
-// url, guid, content); one whose text is nearly the same as an earlier
-// one's is a near duplicate (kind near): MinHash over word shingles with
-// LSH banding, plus a lead fingerprint for copies cut to a summary.
+// Package dedup says what makes two articles the same: an article whose
+// canonical URL, globally unique GUID or normalised text an earlier one
+// had is a duplicate of it (kinds url, guid, content); one whose text is
+// nearly the same as an earlier one's is a near duplicate (kind near):
+// MinHash over word shingles with LSH banding, plus a lead fingerprint for
+// copies cut to a summary (Identify, Verdict).
 //
-// Keys are claimed in a Store with an atomic create, always in the same
-// order (url, guid, content, then lead and bands), so when several workers
-// — in one process or in many daemons — see copies of a story at the same
-// moment, exactly one claims the first shared key and survives; the others
-// become its duplicates. For near duplicates an article stores its
-// signature before it claims anything, so the loser of a band always finds
-// the winner's signature and verifies the similarity (a band shared by
-// chance is not a duplicate); the verdict depends only on the two
-// signatures, so it is the same whichever of the two checks it. A
-// redelivered article finds its own id on its keys and is not a duplicate
-// of itself.
+// The ledger (pipeline/ledger) applies these identities in one order
+// shared by every worker of every daemon, so of several copies exactly one
+// survives. Store is a small shared key-value index (JetStream KV) the
+// sink uses to alert once per story.
 package dedup
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/wirewatch/wirewatch/internal/fold"
-	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
 
-// Stage marks duplicates.
-type Stage struct {
-	store   Store
-	metrics *metrics.Metrics
-	params  Params
-	near    bool
+// Identity is what duplicate detection knows of an article: its exact
+// fingerprints in claim order and, for a text long enough, its MinHash
+// sketch as lead and band hashes and a signature entry.
+type Identity struct {
+	Exact []Fingerprint
+	// Lead then Bands are the near-duplicate candidate keys (Lead 0:
+	// none); Entry is the signature entry candidates are verified
+	// against ("" when the text is too short to sketch).
+	Lead  uint64
+	Bands []uint64
+	Entry string
 }
 
-// New returns the dedup stage over store, near duplicates included, with
-// the default parameters.
-func New(store Store, m *metrics.Metrics) *Stage { return NewWith(store, m, DefaultParams(), true) }
+// Words are an article's folded words, computed once for every
+// fingerprint and sketch.
+type Words struct{ Title, Text []string }
 
-// NewWith returns the dedup stage with near-duplicate parameters p; near
-// false detects exact duplicates only.
-func NewWith(store Store, m *metrics.Metrics, p Params, near bool) *Stage {
-	return &Stage{store: store, metrics: m, params: p.withDefaults(), near: near}
+// WordsOf folds a's title and text into words.
+func WordsOf(a *pipeline.Article) Words {
+	return Words{Title: fold.Words(a.Title), Text: fold.Words(a.Text)}
 }
 
-// Params returns the near-duplicate parameters in use.
-func (s *Stage) Params() Params { return s.params }
-
-// Name is "dedup".
-func (s *Stage) Name() string { return "dedup" }
-
-// Process claims the article's fingerprints and sets a.Duplicate when an
-// earlier article owns one of them.
-func (s *Stage) Process(ctx context.Context, a *pipeline.Article) error {
-	a.Duplicate = nil
-	d, err := s.find(ctx, a)
-	if err != nil {
-		return err
-	}
-	root := a.ID
-	if d != nil {
-		if d.Of, err = s.root(ctx, d.Of); err != nil {
-			return err
-		}
-		root = d.Of
-	}
-	// The verdict, for later copies that lose a key to this article.
-	if _, err := s.store.Claim(ctx, verdictKey(a.ID), root); err != nil {
-		return fmt.Errorf("store verdict of %s: %w", a.ID, err)
-	}
-	if d != nil {
-		a.Duplicate = d
-		s.metrics.Duplicates.WithLabelValues(d.Kind).Inc()
-	}
-	return nil
-}
-
-// find claims the article's keys and returns what it duplicates, with Of
-// the article that owns the first shared key.
-func (s *Stage) find(ctx context.Context, a *pipeline.Article) (*pipeline.Duplicate, error) {
+// Identify computes a's identity from its words w; near false leaves out
+// the sketch.
+func (p Params) Identify(a *pipeline.Article, w Words, near bool) Identity {
+	p = p.withDefaults()
+	var id Identity
 	var sk Sketch
 	sketched, plain := false, false
-	if s.near {
-		words := fold.Words(a.Text)
-		plain = len(words) >= max(s.params.ShortWords, minContentWords)
-		if len(words) < s.params.ShortWords {
-			words = append(fold.Words(a.Title), words...)
+	if near {
+		words := w.Text
+		plain = len(words) >= max(p.ShortWords, minContentWords)
+		if len(words) < p.ShortWords {
+			words = slices.Concat(w.Title, words)
 		}
-		sk, sketched = s.params.SketchWords(words)
+		sk, sketched = p.SketchWords(words)
 	}
 	content := uint64(0)
-	for _, fp := range Fingerprints(a) {
+	for _, fp := range fingerprints(a, w) {
 		// A text long enough to be sketched on its own words carries its
 		// content hash in its signature entry instead of a key of its
 		// own: an exact copy has the same sketch, so it meets the
 		// original on the lead or the first band and is told apart by
-		// the hash (one stored message less per article).
+		// the hash.
 		if fp.Kind == "content" && sketched && plain {
-			content = fp.hash
+			content = fp.Hash
 			continue
 		}
-		owner, err := s.store.Claim(ctx, fp.Key, a.ID)
-		if err != nil {
-			return nil, fmt.Errorf("claim %s fingerprint of %s: %w", fp.Kind, a.ID, err)
-		}
-		if owner != a.ID {
-			return &pipeline.Duplicate{Of: owner, Kind: fp.Kind, Similarity: 1}, nil
-		}
+		id.Exact = append(id.Exact, fp)
 	}
-	if !sketched {
-		return nil, nil
+	if sketched {
+		id.Lead, id.Bands, id.Entry = sk.Lead, sk.Bands, encodeEntryContent(sk, content)
 	}
-	return s.nearDuplicate(ctx, a, sk, content)
-}
-
-// root follows the verdict of owner to the original it belongs to, so
-// duplicate_of names the first article seen. A copy processed at the same
-// moment may not have stored its verdict yet: root waits for it (it comes
-// within milliseconds) up to ResolveWait, then settles for owner.
-func (s *Stage) root(ctx context.Context, owner string) (string, error) {
-	deadline := time.Now().Add(s.params.ResolveWait)
-	wait := time.Millisecond
-	for {
-		v, ok, err := s.store.Get(ctx, verdictKey(owner))
-		if err != nil {
-			return "", fmt.Errorf("read verdict of %s: %w", owner, err)
-		}
-		if ok {
-			return v, nil
-		}
-		if time.Now().After(deadline) {
-			return owner, nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", ctx.Err()
-		case <-t.C:
-		}
-		wait = min(2*wait, 50*time.Millisecond)
-	}
-}
-
-// verdictKey is the store key of an article's verdict: its original's id
-// (its own when it is an original).
-func verdictKey(id string) string { return "of." + keyToken(id) }
-
-// nearDuplicate stores the article's signature, then claims its lead and
-// band keys in order; the first key owned by another article whose
-// signature is similar enough makes it a near duplicate of that article.
-func (s *Stage) nearDuplicate(ctx context.Context, a *pipeline.Article, sk Sketch, content uint64) (*pipeline.Duplicate, error) {
-	mine := encodeEntryContent(sk, content)
-	if _, err := s.store.Claim(ctx, sigKey(a.ID), mine); err != nil {
-		return nil, fmt.Errorf("store signature of %s: %w", a.ID, err)
-	}
-	keys := make([]string, 0, len(sk.Bands)+1)
-	if sk.Lead != 0 {
-		keys = append(keys, fmt.Sprintf("lead.%016x", sk.Lead))
-	}
-	for b, h := range sk.Bands {
-		keys = append(keys, fmt.Sprintf("near.%d.%016x", b, h))
-	}
-	checked := map[string]bool{}
-	for _, key := range keys {
-		owner, err := s.store.Claim(ctx, key, a.ID)
-		if err != nil {
-			return nil, fmt.Errorf("claim %s of %s: %w", key, a.ID, err)
-		}
-		if owner == a.ID || checked[owner] {
-			continue
-		}
-		checked[owner] = true
-		theirs, ok, err := s.store.Get(ctx, sigKey(owner))
-		if err != nil {
-			return nil, fmt.Errorf("read signature of %s: %w", owner, err)
-		}
-		if !ok {
-			continue // expired
-		}
-		if sim, dup := s.params.Verdict(mine, theirs); dup {
-			kind := "near"
-			if c := entryContent(theirs); content != 0 && c == content {
-				kind, sim = "content", 1
-			}
-			return &pipeline.Duplicate{Of: owner, Kind: kind, Similarity: sim}, nil
-		}
-	}
-	return nil, nil
+	return id
 }
 
 // Verdict decides from two stored entries whether the texts are near
@@ -248,8 +130,8 @@ func decodeEntry(v string) (sig []byte, lead uint64, ok bool) {
 	return []byte(v[17:]), binary.LittleEndian.Uint64([]byte(v[1:9])), true
 }
 
-// entryContent is the content hash an entry carries (0: none).
-func entryContent(v string) uint64 {
+// EntryContent is the content hash an entry carries (0: none).
+func EntryContent(v string) uint64 {
 	if len(v) < 17 || v[0] != entryVersion {
 		return 0
 	}
@@ -259,28 +141,11 @@ func entryContent(v string) uint64 {
 // EncodeEntry exposes the stored form of a sketch (for the evaluation).
 func EncodeEntry(sk Sketch) string { return encodeEntry(sk) }
 
-// sigKey is the store key of an article's signature.
-func sigKey(id string) string { return "sig." + keyToken(id) }
-
-// keyToken is id when it is a valid key token, else a hash of it.
-func keyToken(id string) string {
-	ok := id != ""
-	for i := 0; i < len(id) && ok; i++ {
-		c := id[i]
-		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
-	}
-	if ok {
-		return id
-	}
-	sum := sha256.Sum256([]byte(id))
-	return "h" + hex.EncodeToString(sum[:16])
-}
-
 // Fingerprint is one identity of an article.
 type Fingerprint struct {
 	Kind string // url, guid, content
 	Key  string // store key: <kind>.<hex>
-	hash uint64 // the first 8 bytes of the digest
+	Hash uint64 // the first 8 bytes of the digest, never 0
 }
 
 // minContentWords is how many words a text needs before its hash is
@@ -288,11 +153,13 @@ type Fingerprint struct {
 const minContentWords = 15
 
 // Fingerprints lists the identities of a, in claim order.
-func Fingerprints(a *pipeline.Article) []Fingerprint {
+func Fingerprints(a *pipeline.Article) []Fingerprint { return fingerprints(a, WordsOf(a)) }
+
+func fingerprints(a *pipeline.Article, w Words) []Fingerprint {
 	var out []Fingerprint
 	add := func(kind, v string) {
 		sum := sha256.Sum256([]byte(v))
-		out = append(out, Fingerprint{Kind: kind, Key: kind + "." + hex.EncodeToString(sum[:16]), hash: binary.LittleEndian.Uint64(sum[:8]) | 1})
+		out = append(out, Fingerprint{Kind: kind, Key: kind + "." + hex.EncodeToString(sum[:16]), Hash: binary.LittleEndian.Uint64(sum[:8]) | 1})
 	}
 	if a.CanonicalURL != "" {
 		add("url", a.CanonicalURL)
@@ -300,9 +167,9 @@ func Fingerprints(a *pipeline.Article) []Fingerprint {
 	if globalGUID(a.GUID) {
 		add("guid", a.GUID)
 	}
-	words := fold.Words(a.Text)
+	words := w.Text
 	if len(words) < minContentWords {
-		words = append(fold.Words(a.Title), words...)
+		words = slices.Concat(w.Title, words)
 	}
 	if len(words) >= 5 {
 		add("content", strings.Join(words, " "))

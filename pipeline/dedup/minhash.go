@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"time"
 
 	"github.com/wirewatch/wirewatch/internal/fold"
 )
@@ -43,15 +42,11 @@ type Params struct {
 	// ShortWords: a text shorter than this has the title added to its
 	// words, as for a feed item with a one-line description (default 20).
 	ShortWords int
-	// ResolveWait bounds how long a duplicate waits for the verdict of a
-	// copy processed at the same moment, to name the original rather than
-	// that copy (default 2s).
-	ResolveWait time.Duration
 }
 
 // DefaultParams are the measured defaults.
 func DefaultParams() Params {
-	return Params{Shingle: 3, Bands: 8, Rows: 2, Hashes: 64, Threshold: 0.5, LeadWords: 24, MinContainment: 0.5, MinWords: 8, ShortWords: 20, ResolveWait: 2 * time.Second}
+	return Params{Shingle: 3, Bands: 8, Rows: 2, Hashes: 64, Threshold: 0.5, LeadWords: 24, MinContainment: 0.5, MinWords: 8, ShortWords: 20}
 }
 
 func (p Params) withDefaults() Params {
@@ -79,9 +74,6 @@ func (p Params) withDefaults() Params {
 	}
 	if p.ShortWords <= 0 {
 		p.ShortWords = d.ShortWords
-	}
-	if p.ResolveWait <= 0 {
-		p.ResolveWait = d.ResolveWait
 	}
 	if p.Bands*p.Rows > maxHashes {
 		p.Bands = maxHashes / p.Rows

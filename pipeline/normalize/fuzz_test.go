@@ -60,6 +60,9 @@ func FuzzHTMLToText(f *testing.F) {
 		if (ks == kt) != slices.Equal(ws, wt) {
 			t.Fatalf("paraKey and fold.Words disagree on %q and %q", s, text)
 		}
+		if sameWords(s, text) != (len(ws) > 0 && slices.Equal(ws, wt)) {
+			t.Fatalf("sameWords and fold.Words disagree on %q and %q", s, text)
+		}
 
 		a := &pipeline.Article{Title: s, Content: s, URL: s}
 		err := n.Process(context.Background(), a)

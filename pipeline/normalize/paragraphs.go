@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bytes"
 	"hash/maphash"
 	"strings"
 	"time"
@@ -35,6 +36,37 @@ func paraKey(seed maphash.Seed, s string) (key uint64, ok bool) {
 	return h.Sum64(), ok
 }
 
+// sameWords reports whether s has words and, folded, they are the words
+// of title in order: what equal paraKeys mean, found without hashing all
+// of s (it stops at the first word that differs).
+func sameWords(s, title string) bool {
+	var stack [256]byte
+	want := stack[:0]
+	var buf [64]byte
+	for start, end := range fold.Spans(title) {
+		if w := fold.AppendWord(buf[:0], title[start:end]); len(w) > 0 {
+			want = append(append(want, w...), 0) // no folded word holds a 0 byte
+		}
+	}
+	if len(want) == 0 {
+		return false
+	}
+	n := 0
+	for start, end := range fold.Spans(s) {
+		w := fold.AppendWord(buf[:0], s[start:end])
+		if len(w) == 0 {
+			continue // nothing but marks: not a word
+		}
+		j := bytes.IndexByte(want, 0)
+		if j < 0 || !bytes.Equal(want[:j], w) {
+			return false
+		}
+		want = want[j+1:]
+		n++
+	}
+	return n > 0 && len(want) == 0
+}
+
 // cleanParagraphs removes from text (paragraphs separated by "\n\n"):
 // embedded-tweet residue, paragraphs that repeat the title, and repeated
 // paragraphs (the first occurrence is kept). Paragraphs are compared by
@@ -47,6 +79,16 @@ func cleanParagraphs(seed maphash.Seed, text, title string) string {
 	drop := make([]bool, len(paras))
 	dropped := markTweetResidue(paras, drop)
 
+	if len(paras) == 1 {
+		// The common case (a feed's description): no other paragraph to
+		// repeat, so only the title can make it go, and comparing the
+		// words stops at the first that differs instead of hashing them
+		// all.
+		if dropped || sameWords(paras[0], title) {
+			return ""
+		}
+		return text
+	}
 	titleKey, hasTitle := paraKey(seed, title)
 	seen := make(map[uint64]struct{}, len(paras))
 	for i, p := range paras {

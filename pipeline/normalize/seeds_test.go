@@ -135,7 +135,9 @@ func TestSeed000Unchanged(t *testing.T) {
 }
 
 // TestParaKeyMatchesFold: paraKey, which splits and folds words without
-// allocating, gives equal keys exactly when fold.Words gives equal words.
+// allocating, gives equal keys exactly when fold.Words gives equal words;
+// sameWords, the single-paragraph shortcut, says they are equal and not
+// empty.
 func TestParaKeyMatchesFold(t *testing.T) {
 	paras := []string{
 		"Russia's war", "Russia’s war", "russia war", "Russia`s war!", "RUSSIA WAR",
@@ -166,6 +168,13 @@ func TestParaKeyMatchesFold(t *testing.T) {
 			wb := strings.Join(fold.Words(b), "\x00")
 			if (ka == kb) != (wa == wb) {
 				t.Errorf("paraKey equality %v, fold.Words equality %v:\n%q\n%q", ka == kb, wa == wb, a, b)
+			}
+			want := oka && wa == wb
+			if got := sameWords(a, b); got != want {
+				t.Errorf("sameWords(%q, %q) = %v, fold.Words equal and not empty: %v", a, b, got, want)
+			}
+			if got := sameWords(b, a); got != want {
+				t.Errorf("sameWords(%q, %q) = %v, fold.Words equal and not empty: %v", b, a, got, want)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"math/bits"
 	"unicode"
 	"unicode/utf8"
 )
@@ -51,6 +52,18 @@ var stopwords = func() map[string]uint32 {
 	return m
 }()
 
+// maxStopwordBytes is the length of the longest stopword: a longer word
+// is none.
+var maxStopwordBytes = func() int {
+	n := 0
+	for _, words := range stopwordLists {
+		for _, w := range words {
+			n = max(n, len(w))
+		}
+	}
+	return n
+}()
+
 // isCyrillicLang reports the known languages written in Cyrillic.
 func isCyrillicLang(i int) bool { return stopwordLangs[i] == "ru" || stopwordLangs[i] == "uk" }
 
@@ -63,21 +76,42 @@ func dominantLanguage(sample string) (lang string, hits [len(stopwordLangs)]int,
 	letters, latin, cyrillic := 0, 0, 0
 	var buf [24]byte
 	for i := 0; i < len(sample); {
-		r, size := utf8.DecodeRuneInString(sample[i:])
-		if !unicode.IsLetter(r) {
+		if c := sample[i]; c < utf8.RuneSelf {
+			if !isASCIILetter(c) {
+				i++
+				continue
+			}
+		} else if r, size := utf8.DecodeRuneInString(sample[i:]); !unicode.IsLetter(r) {
 			i += size
 			continue
 		}
 		n, long := 0, false
 		for i < len(sample) {
-			r, size = utf8.DecodeRuneInString(sample[i:])
+			if c := sample[i]; c < utf8.RuneSelf {
+				// ASCII, the common case: a letter is Latin, lower case
+				// is one bit away.
+				if !isASCIILetter(c) {
+					break
+				}
+				i++
+				letters++
+				latin++
+				if n+1 > len(buf) {
+					long = true
+					continue
+				}
+				buf[n] = c | 0x20
+				n++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(sample[i:])
 			if !unicode.IsLetter(r) {
 				break
 			}
 			i += size
 			letters++
 			switch {
-			case r < utf8.RuneSelf || unicode.Is(unicode.Latin, r):
+			case unicode.Is(unicode.Latin, r):
 				latin++
 			case unicode.Is(unicode.Cyrillic, r):
 				cyrillic++
@@ -90,14 +124,12 @@ func dominantLanguage(sample string) (lang string, hits [len(stopwordLangs)]int,
 			n += utf8.EncodeRune(buf[n:], r)
 		}
 		words++
-		if long {
+		if long || n > maxStopwordBytes {
 			continue
 		}
 		if mask := stopwords[string(buf[:n])]; mask != 0 {
-			for k := range hits {
-				if mask&(1<<k) != 0 {
-					hits[k]++
-				}
+			for ; mask != 0; mask &= mask - 1 {
+				hits[bits.TrailingZeros32(mask)]++
 			}
 		}
 	}

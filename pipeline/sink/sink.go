@@ -86,8 +86,7 @@ func (s *Sink) Process(ctx context.Context, a *pipeline.Article) error {
 	if err != nil {
 		return pipeline.Permanent("encode", fmt.Errorf("encode article %s: %w", a.ID, err))
 	}
-	outs := []*nats.Msg{{Subject: natsutil.SubjectArticle + "." + token(a.FeedKey), Data: body}}
-	ids := []string{"article:" + a.ID}
+	outs := []*nats.Msg{{Subject: natsutil.SubjectArticle + "." + token(a.FeedKey), Data: body, Header: msgID("article:" + a.ID)}}
 	var topics []string
 	for _, t := range a.Topics {
 		topics = append(topics, t.Name)
@@ -109,14 +108,13 @@ func (s *Sink) Process(ctx context.Context, a *pipeline.Article) error {
 			if err != nil {
 				return pipeline.Permanent("encode", fmt.Errorf("encode alert for %s: %w", a.ID, err))
 			}
-			outs = append(outs, &nats.Msg{Subject: Subject(t.Name, al.Severity), Data: data})
-			ids = append(ids, al.ID)
+			outs = append(outs, &nats.Msg{Subject: Subject(t.Name, al.Severity), Data: data, Header: msgID(al.ID)})
 			alerts = append(alerts, al)
 		}
 	}
 	futures := make([]jetstream.PubAckFuture, len(outs))
-	for i, m := range outs {
-		f, err := s.js.PublishMsgAsync(m, jetstream.WithMsgID(ids[i]))
+	for i, m := range outs { // all at once, then one wait for every ack
+		f, err := s.js.PublishMsgAsync(m)
 		if err != nil {
 			return fmt.Errorf("publish %s: %w", m.Subject, err)
 		}
@@ -142,6 +140,12 @@ func (s *Sink) Process(ctx context.Context, a *pipeline.Article) error {
 		s.m.Alerts.WithLabelValues(al.Topic, al.Severity).Inc()
 	}
 	return nil
+}
+
+// msgID is the header of a publish with Nats-Msg-Id id: what
+// jetstream.WithMsgID sets, without the option machinery per publish.
+func msgID(id string) nats.Header {
+	return nats.Header{jetstream.MsgIDHeader: []string{id}}
 }
 
 // storyAlert decides whether the alert for a story article is sent: the

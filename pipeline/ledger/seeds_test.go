@@ -1,4 +1,4 @@
-package dedup
+package ledger
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
+	"github.com/wirewatch/wirewatch/pipeline/dedup"
 	"github.com/wirewatch/wirewatch/pipeline/normalize"
 )
 
@@ -34,7 +35,7 @@ func TestSeedsAreDistinct(t *testing.T) {
 		arts[id] = seedArticle(t, id)
 	}
 	for _, order := range [][]string{{"000", "001", "002"}, {"002", "001", "000"}, {"001", "002", "000"}} {
-		st := New(NewMemoryStore(), metrics.NewUnregistered())
+		st := memoryStage(Rules{})
 		for _, id := range order {
 			a := *arts[id]
 			if err := st.Process(context.Background(), &a); err != nil {
@@ -45,13 +46,13 @@ func TestSeedsAreDistinct(t *testing.T) {
 			}
 		}
 	}
-	p := DefaultParams()
+	p := dedup.DefaultParams()
 	entry := func(a *pipeline.Article) string {
 		sk, ok := p.SketchWords(p.Words(a.Title, a.Text))
 		if !ok {
 			t.Fatalf("%s: too short to index", a.ID)
 		}
-		return EncodeEntry(sk)
+		return dedup.EncodeEntry(sk)
 	}
 	for i, x := range ids {
 		for _, y := range ids[i+1:] {
@@ -76,7 +77,7 @@ func TestSeedCopies(t *testing.T) {
 	}
 	for name, text := range copies {
 		t.Run(name, func(t *testing.T) {
-			st := New(NewMemoryStore(), metrics.NewUnregistered())
+			st := memoryStage(Rules{})
 			first := *orig
 			if err := st.Process(context.Background(), &first); err != nil || first.Duplicate != nil {
 				t.Fatalf("original: %+v, %v", first.Duplicate, err)
@@ -93,5 +94,27 @@ func TestSeedCopies(t *testing.T) {
 				t.Fatalf("seed 000 after them: %+v, %v", other.Duplicate, err)
 			}
 		})
+	}
+}
+
+func memoryStage(r Rules) *Stage {
+	return NewStage(NewMemory(r, nil), r, true, metrics.NewUnregistered())
+}
+
+// Seeds 000 and 001 are both about talks in London, but different events:
+// three stories.
+func TestSeedStories(t *testing.T) {
+	st := memoryStage(Rules{})
+	got := map[string]string{}
+	for _, id := range []string{"000", "001", "002"} {
+		a := seedArticle(t, id)
+		a.Feed = "feed" + id
+		if err := st.Process(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = a.Story.ID
+	}
+	if got["000"] == got["001"] || got["001"] == got["002"] || got["000"] == got["002"] {
+		t.Fatalf("seeds share stories: %v", got)
 	}
 }

@@ -1,0 +1,151 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/metrics"
+	"github.com/wirewatch/wirewatch/pipeline"
+)
+
+// benchPool is how many new records a BenchmarkIndexed run can decide
+// (-benchtime up to this many x).
+const benchPool = 20_000
+
+// BenchmarkIndexed is the cost of deciding one new article (a short feed
+// item of 60 words from one of 500 feeds) in the index with 10k, 100k
+// (and, with WIREWATCH_BENCH_1M=1, 1M) articles already indexed, and the
+// heap the index holds per indexed article. The records (sketches) are
+// built before the clock starts: BenchmarkRecord is that cost, the same
+// at any index size.
+func BenchmarkIndexed(b *testing.B) {
+	sizes := []int{10_000, 100_000}
+	if os.Getenv("WIREWATCH_BENCH_1M") == "1" {
+		sizes = append(sizes, 1_000_000)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("indexed=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			rules := Rules{}
+			st := NewStage(nil, rules, true, metrics.NewUnregistered())
+			record := func(i int) *Record {
+				return st.Record(&pipeline.Article{ID: fmt.Sprintf("%032x", i), Feed: fmt.Sprintf("feed%d", i%500), Title: "t", Text: storyText(i, 60)})
+			}
+			recs := make([]*Record, n)
+			for i := range recs {
+				recs[i] = record(i)
+			}
+			fresh := make([]*Record, benchPool)
+			for i := range fresh {
+				fresh[i] = record(n + i)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			// The indexed articles are spread over the horizon, as in a
+			// daemon at steady state: older segments are sealed.
+			t0 := time.Unix(1_700_000_000, 0)
+			clock := t0
+			step := rules.withDefaults().Horizon / time.Duration(n)
+			led := NewMemory(rules, func() time.Time { return clock })
+			for i, r := range recs {
+				clock = t0.Add(time.Duration(i) * step)
+				if _, err := led.Append(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			runtime.KeepAlive(recs)
+			recs = nil
+			perArticle := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				clock = clock.Add(time.Microsecond)
+				if _, err := led.Append(ctx, fresh[i%benchPool]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(perArticle, "heap-B/indexed")
+		})
+	}
+}
+
+// BenchmarkRecord is the cost of building an article's ledger record:
+// exact fingerprints, the near-duplicate and story sketches.
+func BenchmarkRecord(b *testing.B) {
+	st := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
+	arts := make([]*pipeline.Article, 1000)
+	for i := range arts {
+		arts[i] = &pipeline.Article{ID: fmt.Sprintf("%032x", i), Feed: "f", Title: "t", Text: storyText(i, 60)}
+	}
+	for i := 0; b.Loop(); i++ {
+		st.Record(arts[i%len(arts)])
+	}
+}
+
+// BenchmarkReplay is how long a starting daemon takes to rebuild its dedup
+// index from a ledger of 100k (with WIREWATCH_BENCH_1M=1, 1M) records on
+// the embedded server's file storage: until it has applied every record
+// stored, its workers wait for it.
+func BenchmarkReplay(b *testing.B) {
+	n := 100_000
+	if os.Getenv("WIREWATCH_BENCH_1M") == "1" {
+		n = 1_000_000
+	}
+	ctx := context.Background()
+	_, _, js := natsutil.StartTestServer(b)
+	if _, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{}); err != nil {
+		b.Fatal(err)
+	}
+	st := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
+	pool := make([][]byte, 1000)
+	for i := range pool {
+		data, err := st.Record(&pipeline.Article{ID: fmt.Sprintf("%032x", i), Feed: "f", Title: "t", Text: storyText(i, 60)}).Encode(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pool[i] = data
+	}
+	for i := range n {
+		// Fresh ids over the pool: the replay applies as many distinct
+		// articles as there are records (a repeat id is cheaper).
+		r, _ := Decode(pool[i%len(pool)])
+		r.Article = fmt.Sprintf("%032x", i)
+		data, _ := r.Encode(nil)
+		if _, err := js.PublishAsync(natsutil.SubjectLedger, data); err != nil {
+			b.Fatal(err)
+		}
+		if i%10_000 == 0 {
+			<-js.PublishAsyncComplete()
+		}
+	}
+	<-js.PublishAsyncComplete()
+	for b.Loop() {
+		rctx, cancel := context.WithCancel(ctx)
+		l := NewStream(StreamConfig{JS: js})
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- l.Run(rctx) }()
+		for l.Index().Applied() < uint64(n) {
+			select {
+			case err := <-done:
+				cancel()
+				b.Fatal(err)
+			case <-time.After(10 * time.Millisecond): // polling interval
+			}
+		}
+		took := time.Since(start)
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(took.Seconds(), "s/replay")
+		b.ReportMetric(float64(n)/took.Seconds(), "records/s")
+	}
+}

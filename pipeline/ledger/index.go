@@ -1,0 +1,482 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wirewatch/wirewatch/pipeline"
+	"github.com/wirewatch/wirewatch/pipeline/dedup"
+	"github.com/wirewatch/wirewatch/pipeline/story"
+)
+
+// Rules are what the index decides by.
+type Rules struct {
+	// Near verifies near-duplicate candidates (dedup.Params.Verdict).
+	Near dedup.Params
+	// Story decides which story an article joins and when it is breaking.
+	Story story.Config
+	// Horizon is how long an article's keys are remembered (default 7
+	// days). Time is the ledger's: each record's timestamp in the log.
+	Horizon time.Duration
+}
+
+func (r Rules) withDefaults() Rules {
+	if r.Horizon <= 0 {
+		r.Horizon = 7 * 24 * time.Hour
+	}
+	r.Story = r.Story.WithDefaults()
+	return r
+}
+
+// Result is the index's verdict on one record.
+type Result struct {
+	// Duplicate is set when an earlier article owns one of the record's
+	// exact keys, or a near key with a similar enough signature; Of is the
+	// first article of the chain.
+	Duplicate *pipeline.Duplicate
+	// Story is the story the article belongs to (nil without a story
+	// sketch).
+	Story *pipeline.StoryRef
+	// NewStory: the article started its story; Added: its feed was new
+	// to the story. Repeat: the article was in the ledger already (a
+	// redelivery) and the result is the one it got then.
+	NewStory, Added, Repeat bool
+}
+
+// Index is the in-memory index built from the ledger, in ledger order:
+// every process applies the same records in the same order with the same
+// timestamps, so every process reaches the same verdicts, and of several
+// copies of a story the one earliest in the ledger is the original.
+//
+// Keys live in segments of Horizon/8 of ledger time; a key whose owner is
+// older than the horizon is expired (a later article claims it afresh),
+// and a segment is dropped once all of it is.
+type Index struct {
+	rules Rules
+	span  int64 // nanoseconds of ledger time per segment
+
+	mu      sync.Mutex
+	segs    []*segment // oldest first
+	applied uint64     // the last ledger sequence applied
+	wake    chan struct{}
+	entries int
+}
+
+// segment holds the entries of a stretch of ledger time and the keys they
+// own: in a map while it grows, in a sealed table once a newer segment
+// opens (no key is written to an older segment).
+type segment struct {
+	first, last int64 // ledger times of the first and last entry
+	entries     []entry
+	keys        map[uint64]uint32 // slot -> index in entries, while growing
+	sealed      table
+}
+
+// get returns the index in s.entries of the entry owning slot k.
+func (s *segment) get(k uint64) (uint32, bool) {
+	if s.keys != nil {
+		j, ok := s.keys[k]
+		return j, ok
+	}
+	return s.sealed.get(k)
+}
+
+// seal turns the segment read-only: its keys into a table, its entries
+// into a slice without spare capacity.
+func (s *segment) seal() {
+	s.sealed = newTable(s.keys)
+	s.keys = nil
+	s.entries = append(make([]entry, 0, len(s.entries)), s.entries...)
+}
+
+// table is a read-only map of slots (uniform 64-bit hashes) to entry
+// indexes in 12 bytes a key: the slots sorted, and for each bucket of
+// their top bits the position of its first slot.
+type table struct {
+	slots []uint64
+	vals  []uint32
+	start []uint32 // len 1<<bits + 1
+	shift uint
+}
+
+func newTable(m map[uint64]uint32) table {
+	bits := uint(1)
+	for 1<<(bits+2) < len(m) { // about four slots a bucket
+		bits++
+	}
+	t := table{slots: make([]uint64, 0, len(m)), vals: make([]uint32, len(m)), start: make([]uint32, 1<<bits+1), shift: 64 - bits}
+	for k := range m {
+		t.slots = append(t.slots, k)
+	}
+	slices.Sort(t.slots)
+	b := uint64(0)
+	for i, k := range t.slots {
+		t.vals[i] = m[k]
+		for ; b <= k>>t.shift; b++ {
+			t.start[b] = uint32(i)
+		}
+	}
+	for ; b < uint64(len(t.start)); b++ {
+		t.start[b] = uint32(len(t.slots))
+	}
+	return t
+}
+
+func (t *table) get(k uint64) (uint32, bool) {
+	if len(t.slots) == 0 {
+		return 0, false
+	}
+	b := k >> t.shift
+	for i := t.start[b]; i < t.start[b+1]; i++ {
+		if t.slots[i] == k {
+			return t.vals[i], true
+		}
+	}
+	return 0, false
+}
+
+// entry is one applied record: what later records compare with, and the
+// verdict it got.
+type entry struct {
+	seq      uint64
+	time     int64
+	id       string
+	nearSig  string
+	storySig string
+	// Verdict.
+	dupOf     string
+	dupKind   Kind
+	dupSim    float32
+	story     *storyState
+	sources   int32 // the story's sources when this entry was applied
+	breaking  bool
+	newStory  bool
+	added     bool
+	repeat    bool
+	hasStory  bool
+	duplicate bool
+}
+
+// storyState is a story: its id, when it was first seen, its sources.
+type storyState struct {
+	id      string
+	first   int64
+	count   int
+	sources []storySource // up to MaxSources, in join order
+}
+
+type storySource struct {
+	feed   string
+	joined int64
+}
+
+// Key slots: a key's hash mixed with its kind, so equal hashes of
+// different kinds never meet.
+const (
+	slotStory Kind = 5 // story bands
+	slotID    Kind = 6 // the article id
+)
+
+func slot(k Kind, h uint64) uint64 { return h ^ uint64(k)*0x9e3779b97f4a7c15 }
+
+// idHash is FNV-1a of an article id.
+func idHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// NewIndex returns an empty index.
+func NewIndex(r Rules) *Index {
+	r = r.withDefaults()
+	return &Index{rules: r, span: int64(r.Horizon / 8), wake: make(chan struct{})}
+}
+
+// Len is the number of records indexed.
+func (x *Index) Len() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.entries
+}
+
+// Applied is the last ledger sequence applied.
+func (x *Index) Applied() uint64 {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.applied
+}
+
+// Apply adds the record at ledger sequence seq, stamped t, and returns its
+// verdict. Sequences must increase; a sequence applied already is ignored
+// (its verdict is returned).
+func (x *Index) Apply(seq uint64, t time.Time, r *Record) Result {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if seq <= x.applied {
+		if e := x.at(seq); e != nil {
+			return e.result()
+		}
+		return Result{}
+	}
+	e := x.apply(seq, t.UnixNano(), r)
+	x.advance(seq)
+	return e.result()
+}
+
+// Skip marks seq as applied without a record (one that could not be
+// decoded), so waiters on later sequences are not held up.
+func (x *Index) Skip(seq uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if seq > x.applied {
+		x.advance(seq)
+	}
+}
+
+func (x *Index) advance(seq uint64) {
+	x.applied = seq
+	close(x.wake)
+	x.wake = make(chan struct{})
+}
+
+// Wait returns the verdict of the record at seq once it is applied.
+func (x *Index) Wait(ctx context.Context, seq uint64) (Result, error) {
+	for {
+		x.mu.Lock()
+		if x.applied >= seq {
+			e := x.at(seq)
+			var r Result
+			if e != nil {
+				r = e.result()
+			}
+			x.mu.Unlock()
+			if e == nil {
+				return Result{}, fmt.Errorf("ledger record %d is not in the index (undecodable or expired)", seq)
+			}
+			return r, nil
+		}
+		wake := x.wake
+		x.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return Result{}, fmt.Errorf("wait for ledger record %d: %w", seq, ctx.Err())
+		}
+	}
+}
+
+// at finds the entry of seq (x.mu held).
+func (x *Index) at(seq uint64) *entry {
+	for i := len(x.segs) - 1; i >= 0; i-- {
+		s := x.segs[i]
+		if len(s.entries) == 0 || s.entries[0].seq > seq {
+			continue
+		}
+		j := sort.Search(len(s.entries), func(j int) bool { return s.entries[j].seq >= seq })
+		if j < len(s.entries) && s.entries[j].seq == seq {
+			return &s.entries[j]
+		}
+		return nil
+	}
+	return nil
+}
+
+// owner returns the live entry owning key slot k, if any (x.mu held).
+func (x *Index) owner(k uint64, now int64) *entry {
+	for i := len(x.segs) - 1; i >= 0; i-- {
+		s := x.segs[i]
+		if j, ok := s.get(k); ok {
+			e := &s.entries[j]
+			if e.time < now-int64(x.rules.Horizon) {
+				return nil // expired: older segments are older still
+			}
+			return e
+		}
+	}
+	return nil
+}
+
+// apply decides the verdict of r and indexes it (x.mu held).
+func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
+	seg := x.segment(now)
+	self := uint32(len(seg.entries))
+	seg.entries = append(seg.entries, entry{seq: seq, time: now, id: r.Article})
+	e := &seg.entries[self]
+	x.entries++
+
+	// A record of an article already in the ledger (a redelivery after
+	// the stream's duplicate window) gets the verdict it got then.
+	idSlot := slot(slotID, idHash(r.Article))
+	if prev := x.owner(idSlot, now); prev != nil && prev.id == r.Article {
+		e.copyVerdict(prev)
+		return e
+	}
+	seg.keys[idSlot] = self
+	e.nearSig, e.storySig = string(r.NearSig), string(r.StorySig)
+
+	// Duplicates: the first exact key owned by an earlier article decides;
+	// a near key's owner must have a similar signature.
+	var checked []*entry // candidates compared already (a handful)
+	owners := make([]*entry, len(r.Keys), max(len(r.Keys), len(r.StoryKeys)))
+	for i, k := range r.Keys {
+		s := slot(k.Kind, k.Hash)
+		o := x.owner(s, now)
+		owners[i] = o
+		if o == nil {
+			seg.keys[s] = self
+			continue
+		}
+		if e.duplicate || o == e || slices.Contains(checked, o) {
+			continue
+		}
+		if k.Kind != KindNear {
+			e.markDuplicate(o, k.Kind, 1)
+			continue
+		}
+		checked = append(checked, o)
+		if o.nearSig == "" || e.nearSig == "" {
+			continue
+		}
+		if sim, dup := x.rules.Near.Verdict(e.nearSig, o.nearSig); dup {
+			kind := KindNear
+			if c := dedup.EntryContent(e.nearSig); c != 0 && c == dedup.EntryContent(o.nearSig) {
+				kind, sim = KindContent, 1
+			}
+			e.markDuplicate(o, kind, float32(sim))
+		}
+	}
+	// A duplicate takes over the keys its original's chain owns, so a copy
+	// keeps the story's keys alive for another horizon.
+	if e.duplicate {
+		for i, o := range owners {
+			if o != nil && o != e && o.root() == e.dupOf {
+				seg.keys[slot(r.Keys[i].Kind, r.Keys[i].Hash)] = self
+			}
+		}
+	}
+
+	// Stories: join the story of the first band owner telling the same
+	// story, else start one; a member takes over the story's keys.
+	if len(r.StoryKeys) == 0 || e.storySig == "" {
+		return e
+	}
+	e.hasStory = true
+	checked = checked[:0]
+	owners = owners[:0]
+	for _, h := range r.StoryKeys {
+		s := slot(slotStory, h)
+		o := x.owner(s, now)
+		owners = append(owners, o)
+		if o == nil {
+			seg.keys[s] = self
+			continue
+		}
+		if e.story != nil || o.story == nil || slices.Contains(checked, o) {
+			continue
+		}
+		checked = append(checked, o)
+		if x.rules.Story.Same(e.storySig, o.storySig) {
+			e.story = o.story
+		}
+	}
+	if e.story == nil {
+		e.story = &storyState{id: story.Token(r.Article), first: now}
+		e.newStory = true
+	}
+	for i, o := range owners {
+		if o != nil && o != e && o.story == e.story {
+			seg.keys[slot(slotStory, r.StoryKeys[i])] = self
+		}
+	}
+	x.join(e, r.Feed, now)
+	return e
+}
+
+// join adds feed to e's story unless it carried the story already, and
+// records the story's state as of e.
+func (x *Index) join(e *entry, feed string, now int64) {
+	st, cfg := e.story, x.rules.Story
+	known := false
+	for _, s := range st.sources {
+		if s.feed == feed {
+			known = true
+			break
+		}
+	}
+	if !known {
+		// Past MaxSources listed, the count still grows.
+		st.count++
+		e.added = true
+		if len(st.sources) < cfg.MaxSources {
+			st.sources = append(st.sources, storySource{feed: feed, joined: now})
+		}
+	}
+	e.sources = int32(st.count)
+	recent := 0
+	for i := len(st.sources) - 1; i >= 0 && st.sources[i].joined >= now-int64(cfg.BreakingWindow); i-- {
+		recent++
+	}
+	e.breaking = recent >= cfg.BreakingSources
+}
+
+// segment returns the segment a record stamped now goes to, opening one
+// and dropping expired ones as ledger time passes (x.mu held).
+func (x *Index) segment(now int64) *segment {
+	for len(x.segs) > 0 && x.segs[0].last < now-int64(x.rules.Horizon) {
+		x.entries -= len(x.segs[0].entries)
+		x.segs[0] = nil
+		x.segs = x.segs[1:]
+	}
+	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span {
+		s := x.segs[n-1]
+		s.last = max(s.last, now)
+		return s
+	}
+	if n := len(x.segs); n > 0 {
+		x.segs[n-1].seal()
+	}
+	s := &segment{first: now, last: now, keys: map[uint64]uint32{}}
+	x.segs = append(x.segs, s)
+	return s
+}
+
+func (e *entry) markDuplicate(o *entry, kind Kind, sim float32) {
+	e.duplicate, e.dupKind, e.dupSim = true, kind, sim
+	e.dupOf = o.root()
+}
+
+// root is the id of the original e belongs to (its own when it is one).
+func (e *entry) root() string {
+	if e.duplicate {
+		return e.dupOf
+	}
+	return e.id
+}
+
+func (e *entry) copyVerdict(prev *entry) {
+	seq, t, id := e.seq, e.time, e.id
+	*e = *prev
+	e.seq, e.time, e.id = seq, t, id
+	e.repeat = true
+}
+
+func (e *entry) result() Result {
+	var r Result
+	if e.duplicate {
+		r.Duplicate = &pipeline.Duplicate{Of: e.dupOf, Kind: e.dupKind.String(), Similarity: round3(float64(e.dupSim))}
+	}
+	if e.hasStory && e.story != nil {
+		r.Story = &pipeline.StoryRef{ID: e.story.id, FirstSeen: time.Unix(0, e.story.first).UTC(), Sources: int(e.sources), Breaking: e.breaking}
+	}
+	r.NewStory, r.Added, r.Repeat = e.newStory, e.added, e.repeat
+	return r
+}
+
+func round3(x float64) float64 { return float64(int(x*1000+0.5)) / 1000 }

@@ -1,0 +1,149 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/wirewatch/wirewatch/metrics"
+	"github.com/wirewatch/wirewatch/pipeline"
+)
+
+// clock is a test clock for the in-process ledger.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// An article is a duplicate of one seen within the horizon, not of one
+// seen before it; once every article of a stretch of ledger time is past
+// the horizon, the index lets go of it.
+func TestHorizon(t *testing.T) {
+	c := &clock{time.Date(2026, 1, 6, 10, 0, 0, 0, time.UTC)}
+	rules := Rules{Horizon: 24 * time.Hour}
+	led := NewMemory(rules, c.now)
+	st := NewStage(led, rules, true, metrics.NewUnregistered())
+	text := storyText(1, 80)
+	process := func(id string) *pipeline.Article {
+		a := &pipeline.Article{ID: id, Feed: "f", Title: "t", Text: text}
+		if err := st.Process(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	process("first")
+	c.t = c.t.Add(23 * time.Hour)
+	if a := process("within"); a.DuplicateOf() != "first" {
+		t.Fatalf("23h later: duplicate of %q, want first", a.DuplicateOf())
+	}
+	c.t = c.t.Add(2 * time.Hour) // "first" is 25h old, "within" 2h
+	if a := process("after"); a.DuplicateOf() != "within" && a.DuplicateOf() != "first" {
+		t.Fatalf("25h after the first: duplicate of %q", a.DuplicateOf())
+	}
+	c.t = c.t.Add(48 * time.Hour)
+	if a := process("much later"); a.Duplicate != nil {
+		t.Fatalf("48h after the last copy: %+v, want an original", a.Duplicate)
+	}
+	for i := range 50 {
+		c.t = c.t.Add(time.Hour)
+		process(fmt.Sprint("filler", i))
+	}
+	if n := led.Index().Len(); n > 30 {
+		t.Fatalf("%d articles indexed after 50 hourly ones with a 24h horizon", n)
+	}
+}
+
+// Sources joining slowly do not make a story breaking; the same feed twice
+// is one source.
+func TestBreakingWindow(t *testing.T) {
+	c := &clock{time.Date(2026, 1, 6, 10, 0, 0, 0, time.UTC)}
+	st := NewStage(NewMemory(Rules{}, c.now), Rules{}, true, metrics.NewUnregistered())
+	var last *pipeline.Article
+	for i := range 6 {
+		c.t = c.t.Add(20 * time.Minute)
+		feed := fmt.Sprintf("outlet %d", i)
+		if i == 5 {
+			feed = "outlet 4"
+		}
+		last = &pipeline.Article{ID: fmt.Sprint(i), Feed: feed, Title: "Valencia floods force thousands from homes", Text: fmt.Sprintf("%s Outlet %d.", event, i)}
+		if err := st.Process(context.Background(), last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if last.Story.Sources != 5 || last.Story.Breaking {
+		t.Fatalf("story %+v: want 5 sources over 100 minutes, not breaking", last.Story)
+	}
+	first := time.Date(2026, 1, 6, 10, 20, 0, 0, time.UTC)
+	if last.Story.ID != "0" || !last.Story.FirstSeen.Equal(first) {
+		t.Fatalf("story %+v: want id 0 first seen %v", last.Story, first)
+	}
+}
+
+// A sealed table finds every slot it was built from, with its value, and
+// no other, at the edges of the hash space too.
+func TestTable(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 5, 1000, 100_000} {
+		m := map[uint64]uint32{}
+		rng := rand.New(rand.NewPCG(uint64(n), 1))
+		for len(m) < n {
+			m[rng.Uint64()] = uint32(len(m))
+		}
+		if n >= 2 {
+			m[0], m[math.MaxUint64] = 7, 8
+		}
+		tab := newTable(m)
+		for k, v := range m {
+			if got, ok := tab.get(k); !ok || got != v {
+				t.Fatalf("n=%d: get(%x) = %d, %v; want %d", n, k, got, ok, v)
+			}
+		}
+		for range 1000 {
+			k := rng.Uint64()
+			if _, in := m[k]; in {
+				continue
+			}
+			if _, ok := tab.get(k); ok {
+				t.Fatalf("n=%d: get(%x) found a slot never added", n, k)
+			}
+		}
+	}
+}
+
+// Sealing segments does not change a verdict: articles spread over four
+// horizons, each with a copy a little later, get the same verdicts from an
+// index that seals a segment every horizon/8 as the rules say they must.
+func TestSealedVerdicts(t *testing.T) {
+	c := &clock{time.Date(2026, 1, 6, 10, 0, 0, 0, time.UTC)}
+	rules := Rules{Horizon: 8 * time.Hour}
+	led := NewMemory(rules, c.now)
+	st := NewStage(led, rules, true, metrics.NewUnregistered())
+	for i := range 200 {
+		c.t = c.t.Add(10 * time.Minute)
+		orig := &pipeline.Article{ID: fmt.Sprint("o", i), Feed: "f", Title: "t", Text: storyText(i, 80)}
+		if err := st.Process(context.Background(), orig); err != nil || orig.Duplicate != nil {
+			t.Fatalf("original %d: %+v, %v", i, orig.Duplicate, err)
+		}
+		if i < 10 {
+			continue
+		}
+		// A copy of the article from 100 minutes ago: within the horizon,
+		// its original is in a sealed segment by now.
+		cp := &pipeline.Article{ID: fmt.Sprint("c", i), Feed: "g", Title: "t", Text: "Copy. " + storyText(i-10, 80)}
+		if err := st.Process(context.Background(), cp); err != nil || cp.DuplicateOf() != fmt.Sprint("o", i-10) {
+			t.Fatalf("copy %d: %+v, %v; want a duplicate of o%d", i, cp.Duplicate, err, i-10)
+		}
+	}
+	led.Index().mu.Lock()
+	sealed := 0
+	for _, s := range led.Index().segs {
+		if s.keys == nil {
+			sealed++
+		}
+	}
+	led.Index().mu.Unlock()
+	if sealed < 5 {
+		t.Fatalf("%d sealed segments: the test did not exercise sealing", sealed)
+	}
+}

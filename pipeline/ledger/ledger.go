@@ -1,0 +1,53 @@
+// Package ledger decides duplicates and stories for every worker of every
+// daemon at once, with one message per article.
+//
+// Each article's identities (exact keys, near-duplicate bands and
+// signature, story bands and signature: hashes, never text) go as one
+// Record to the ledger, a JetStream stream. Every process tails the whole
+// ledger into an in-memory Index, in ledger order, and the verdict on a
+// record is a function of the records before it: the article earliest in
+// the ledger is the original, later copies are its duplicates, and the
+// first article of a story names it. Two copies processed at the same
+// moment by two workers or two daemons are ordered by the stream, so
+// exactly one survives, without a lock or a round trip per key; every
+// process reaches the same verdicts, and a restarted one rebuilds its
+// index by replaying the ledger (which keeps the dedup horizon).
+//
+// Memory is the in-process variant (one process, `wirewatch inspect`, the
+// evaluation): the same Index behind a mutex.
+package ledger
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Memory is a ledger held in one process: records are ordered by a mutex.
+type Memory struct {
+	mu    sync.Mutex
+	seq   uint64
+	index *Index
+	now   func() time.Time
+}
+
+// NewMemory returns an empty in-process ledger; now stamps the records
+// (time.Now when nil).
+func NewMemory(r Rules, now func() time.Time) *Memory {
+	if now == nil {
+		now = time.Now
+	}
+	return &Memory{index: NewIndex(r), now: now}
+}
+
+// Append orders r after every record appended before and returns its
+// verdict.
+func (m *Memory) Append(_ context.Context, r *Record) (Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.seq++
+	return m.index.Apply(m.seq, m.now(), r), nil
+}
+
+// Index is the ledger's index.
+func (m *Memory) Index() *Index { return m.index }
