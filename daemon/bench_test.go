@@ -183,10 +183,20 @@ func benchEndToEnd(b *testing.B, workers int) {
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- runner.Run(rctx) }()
+	// rss-2026-01 repeats a few ids, which INGEST stores once: wait for
+	// what it stored.
+	ingest, err := js.Stream(ctx, natsutil.StreamIngest)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sinfo, err := ingest.Info(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
 	cons, _ := js.Consumer(ctx, natsutil.StreamIngest, "process")
 	for {
 		info, err := cons.Info(ctx)
-		if err == nil && info.AckFloor.Stream >= uint64(b.N) {
+		if err == nil && info.AckFloor.Stream >= sinfo.State.LastSeq {
 			break
 		}
 		time.Sleep(2 * time.Millisecond) // polling interval

@@ -52,50 +52,36 @@ type Result struct {
 // timestamps, so every process reaches the same verdicts, and of several
 // copies of a story the one earliest in the ledger is the original.
 //
-// Keys live in segments of Horizon/8 of ledger time; a key whose owner is
-// older than the horizon is expired (a later article claims it afresh),
-// and a segment is dropped once all of it is.
+// Entries live in segments of Horizon/8 of ledger time; a key whose owner
+// is older than the horizon is expired (a later article claims it afresh),
+// and a segment is dropped once all of it is. The keys of the newest
+// segment are in a map; when a newer segment opens they are merged into
+// one sealed table with the keys of every older segment still live, so a
+// key is looked up in two places whatever the size of the index.
 type Index struct {
 	rules Rules
 	span  int64 // nanoseconds of ledger time per segment
 
 	mu      sync.Mutex
-	segs    []*segment // oldest first
-	applied uint64     // the last ledger sequence applied
+	segs    []*segment        // oldest first
+	cur     map[uint64]uint32 // slot -> index in the newest segment's entries
+	old     table             // slot -> entry number, older segments
+	next    uint64            // the entry number of the next entry
+	applied uint64            // the last ledger sequence applied
 	wake    chan struct{}
 	entries int
 }
 
-// segment holds the entries of a stretch of ledger time and the keys they
-// own: in a map while it grows, in a sealed table once a newer segment
-// opens (no key is written to an older segment).
+// segment holds the entries of a stretch of ledger time.
 type segment struct {
-	first, last int64 // ledger times of the first and last entry
+	first, last int64  // ledger times of the first and last entry
+	base        uint64 // the entry number of entries[0]
 	entries     []entry
-	keys        map[uint64]uint32 // slot -> index in entries, while growing
-	sealed      table
-}
-
-// get returns the index in s.entries of the entry owning slot k.
-func (s *segment) get(k uint64) (uint32, bool) {
-	if s.keys != nil {
-		j, ok := s.keys[k]
-		return j, ok
-	}
-	return s.sealed.get(k)
-}
-
-// seal turns the segment read-only: its keys into a table, its entries
-// into a slice without spare capacity.
-func (s *segment) seal() {
-	s.sealed = newTable(s.keys)
-	s.keys = nil
-	s.entries = append(make([]entry, 0, len(s.entries)), s.entries...)
 }
 
 // table is a read-only map of slots (uniform 64-bit hashes) to entry
-// indexes in 12 bytes a key: the slots sorted, and for each bucket of
-// their top bits the position of its first slot.
+// numbers (their low 32 bits) in 12 bytes a key: the slots sorted, and for
+// each bucket of their top bits the position of its first slot.
 type table struct {
 	slots []uint64
 	vals  []uint32
@@ -103,19 +89,16 @@ type table struct {
 	shift uint
 }
 
-func newTable(m map[uint64]uint32) table {
+// index builds the bucket starts of a table whose slots and vals are set.
+func (t *table) index() {
 	bits := uint(1)
-	for 1<<(bits+2) < len(m) { // about four slots a bucket
+	for 1<<(bits+2) < len(t.slots) { // about four slots a bucket
 		bits++
 	}
-	t := table{slots: make([]uint64, 0, len(m)), vals: make([]uint32, len(m)), start: make([]uint32, 1<<bits+1), shift: 64 - bits}
-	for k := range m {
-		t.slots = append(t.slots, k)
-	}
-	slices.Sort(t.slots)
+	t.shift = 64 - bits
+	t.start = make([]uint32, 1<<bits+1)
 	b := uint64(0)
 	for i, k := range t.slots {
-		t.vals[i] = m[k]
 		for ; b <= k>>t.shift; b++ {
 			t.start[b] = uint32(i)
 		}
@@ -123,6 +106,19 @@ func newTable(m map[uint64]uint32) table {
 	for ; b < uint64(len(t.start)); b++ {
 		t.start[b] = uint32(len(t.slots))
 	}
+}
+
+// newTable is a table of the pairs of m.
+func newTable(m map[uint64]uint32) table {
+	t := table{slots: make([]uint64, 0, len(m)), vals: make([]uint32, len(m))}
+	for k := range m {
+		t.slots = append(t.slots, k)
+	}
+	slices.Sort(t.slots)
+	for i, k := range t.slots {
+		t.vals[i] = m[k]
+	}
+	t.index()
 	return t
 }
 
@@ -196,7 +192,7 @@ func idHash(id string) uint64 {
 // NewIndex returns an empty index.
 func NewIndex(r Rules) *Index {
 	r = r.withDefaults()
-	return &Index{rules: r, span: int64(r.Horizon / 8), wake: make(chan struct{})}
+	return &Index{rules: r, span: int64(r.Horizon / 8), cur: map[uint64]uint32{}, wake: make(chan struct{})}
 }
 
 // Len is the number of records indexed.
@@ -288,16 +284,38 @@ func (x *Index) at(seq uint64) *entry {
 	return nil
 }
 
-// owner returns the live entry owning key slot k, if any (x.mu held).
+// owner returns the live entry owning key slot k, if any (x.mu held): the
+// newest segment's, else the older segments' latest.
 func (x *Index) owner(k uint64, now int64) *entry {
+	var e *entry
+	if j, ok := x.cur[k]; ok {
+		e = &x.segs[len(x.segs)-1].entries[j]
+	} else if v, ok := x.old.get(k); ok {
+		e = x.resolve(v)
+	}
+	if e == nil || e.time < now-int64(x.rules.Horizon) {
+		return nil // none, or expired
+	}
+	return e
+}
+
+// resolve returns the entry whose number has low 32 bits v, nil when it
+// was dropped (x.mu held). Live entries span less than 2^32 numbers.
+func (x *Index) resolve(v uint32) *entry {
+	if len(x.segs) == 0 {
+		return nil
+	}
+	lo := x.segs[0].base
+	g := lo + uint64(v-uint32(lo))
+	if g >= x.next {
+		return nil
+	}
 	for i := len(x.segs) - 1; i >= 0; i-- {
-		s := x.segs[i]
-		if j, ok := s.get(k); ok {
-			e := &s.entries[j]
-			if e.time < now-int64(x.rules.Horizon) {
-				return nil // expired: older segments are older still
+		if s := x.segs[i]; g >= s.base {
+			if j := g - s.base; j < uint64(len(s.entries)) {
+				return &s.entries[j]
 			}
-			return e
+			return nil
 		}
 	}
 	return nil
@@ -310,6 +328,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	seg.entries = append(seg.entries, entry{seq: seq, time: now, id: r.Article})
 	e := &seg.entries[self]
 	x.entries++
+	x.next++
 
 	// A record of an article already in the ledger (a redelivery after
 	// the stream's duplicate window) gets the verdict it got then.
@@ -318,7 +337,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		e.copyVerdict(prev)
 		return e
 	}
-	seg.keys[idSlot] = self
+	x.cur[idSlot] = self
 	e.nearSig, e.storySig = string(r.NearSig), string(r.StorySig)
 
 	// Duplicates: the first exact key owned by an earlier article decides;
@@ -330,7 +349,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		o := x.owner(s, now)
 		owners[i] = o
 		if o == nil {
-			seg.keys[s] = self
+			x.cur[s] = self
 			continue
 		}
 		if e.duplicate || o == e || slices.Contains(checked, o) {
@@ -357,7 +376,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	if e.duplicate {
 		for i, o := range owners {
 			if o != nil && o != e && o.root() == e.dupOf {
-				seg.keys[slot(r.Keys[i].Kind, r.Keys[i].Hash)] = self
+				x.cur[slot(r.Keys[i].Kind, r.Keys[i].Hash)] = self
 			}
 		}
 	}
@@ -375,7 +394,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		o := x.owner(s, now)
 		owners = append(owners, o)
 		if o == nil {
-			seg.keys[s] = self
+			x.cur[s] = self
 			continue
 		}
 		if e.story != nil || o.story == nil || slices.Contains(checked, o) {
@@ -392,7 +411,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	}
 	for i, o := range owners {
 		if o != nil && o != e && o.story == e.story {
-			seg.keys[slot(slotStory, r.StoryKeys[i])] = self
+			x.cur[slot(slotStory, r.StoryKeys[i])] = self
 		}
 	}
 	x.join(e, r.Feed, now)
@@ -433,18 +452,56 @@ func (x *Index) segment(now int64) *segment {
 		x.entries -= len(x.segs[0].entries)
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
+		if len(x.segs) == 0 { // the newest went too: its keys with it
+			x.cur, x.old = map[uint64]uint32{}, table{}
+		}
 	}
 	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span {
 		s := x.segs[n-1]
 		s.last = max(s.last, now)
 		return s
 	}
-	if n := len(x.segs); n > 0 {
-		x.segs[n-1].seal()
+	if len(x.segs) > 0 {
+		x.seal()
 	}
-	s := &segment{first: now, last: now, keys: map[uint64]uint32{}}
+	s := &segment{first: now, last: now, base: x.next}
 	x.segs = append(x.segs, s)
 	return s
+}
+
+// seal merges the newest segment's keys into the table of older ones (the
+// newer owner of a key wins; keys of dropped segments go) and trims the
+// segment's entries (x.mu held). It runs once per Horizon/8 of ledger
+// time and costs a pass over the table.
+func (x *Index) seal() {
+	newest := x.segs[len(x.segs)-1]
+	add := make([]uint64, 0, len(x.cur))
+	for k := range x.cur {
+		add = append(add, k)
+	}
+	slices.Sort(add)
+	old := x.old
+	t := table{slots: make([]uint64, 0, len(old.slots)+len(add)), vals: make([]uint32, 0, len(old.slots)+len(add))}
+	i := 0
+	for _, k := range add {
+		for ; i < len(old.slots) && old.slots[i] < k; i++ {
+			if x.resolve(old.vals[i]) != nil {
+				t.slots, t.vals = append(t.slots, old.slots[i]), append(t.vals, old.vals[i])
+			}
+		}
+		if i < len(old.slots) && old.slots[i] == k {
+			i++ // the newer owner wins
+		}
+		t.slots, t.vals = append(t.slots, k), append(t.vals, uint32(newest.base+uint64(x.cur[k])))
+	}
+	for ; i < len(old.slots); i++ {
+		if x.resolve(old.vals[i]) != nil {
+			t.slots, t.vals = append(t.slots, old.slots[i]), append(t.vals, old.vals[i])
+		}
+	}
+	t.index()
+	x.old, x.cur = t, map[uint64]uint32{}
+	newest.entries = append(make([]entry, 0, len(newest.entries)), newest.entries...)
 }
 
 func (e *entry) markDuplicate(o *entry, kind Kind, sim float32) {

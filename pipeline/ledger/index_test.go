@@ -112,8 +112,9 @@ func TestTable(t *testing.T) {
 }
 
 // Sealing segments does not change a verdict: articles spread over four
-// horizons, each with a copy a little later, get the same verdicts from an
-// index that seals a segment every horizon/8 as the rules say they must.
+// horizons, each with a copy 100 minutes later (its original's keys are in
+// the sealed table by then), get the verdicts the rules say, while the
+// index seals every horizon/8 and drops what the horizon passed.
 func TestSealedVerdicts(t *testing.T) {
 	c := &clock{time.Date(2026, 1, 6, 10, 0, 0, 0, time.UTC)}
 	rules := Rules{Horizon: 8 * time.Hour}
@@ -135,15 +136,44 @@ func TestSealedVerdicts(t *testing.T) {
 			t.Fatalf("copy %d: %+v, %v; want a duplicate of o%d", i, cp.Duplicate, err, i-10)
 		}
 	}
-	led.Index().mu.Lock()
-	sealed := 0
-	for _, s := range led.Index().segs {
-		if s.keys == nil {
-			sealed++
+	x := led.Index()
+	x.mu.Lock()
+	segs, sealed := len(x.segs), len(x.old.slots)
+	x.mu.Unlock()
+	if segs < 5 || sealed == 0 {
+		t.Fatalf("%d segments, %d sealed keys: the test did not exercise sealing", segs, sealed)
+	}
+}
+
+// Segments and sealing are invisible: an index that seals a segment every
+// horizon/8 and one that keeps everything in one growing map reach the
+// same verdict on every record of a long random ledger, where keys are
+// shared often and time runs over many horizons.
+func TestSegmentsInvisible(t *testing.T) {
+	rules := Rules{Horizon: 24 * time.Hour}
+	segmented, single := NewIndex(rules), NewIndex(rules)
+	single.span = math.MaxInt64 / 4
+	rng := rand.New(rand.NewPCG(42, 42))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	dups := 0
+	for seq := uint64(1); seq <= 20_000; seq++ {
+		now = now.Add(time.Duration(rng.IntN(60)) * time.Second)
+		r := &Record{Article: fmt.Sprint("a", rng.IntN(18_000)), Feed: "f"}
+		for range 1 + rng.IntN(3) {
+			r.Keys = append(r.Keys, Key{Kind: Kind(1 + rng.IntN(3)), Hash: uint64(rng.IntN(3_000))})
+		}
+		a, b := segmented.Apply(seq, now, r), single.Apply(seq, now, r)
+		if fmt.Sprint(a.Duplicate, a.Repeat) != fmt.Sprint(b.Duplicate, b.Repeat) {
+			t.Fatalf("record %d (%s at %v): segmented %v %v, single %v %v", seq, r.Article, now, a.Duplicate, a.Repeat, b.Duplicate, b.Repeat)
+		}
+		if a.Duplicate != nil {
+			dups++
 		}
 	}
-	led.Index().mu.Unlock()
-	if sealed < 5 {
-		t.Fatalf("%d sealed segments: the test did not exercise sealing", sealed)
+	if dups < 1000 || dups > 19_000 {
+		t.Fatalf("%d duplicates of 20,000: the ledger exercised too little", dups)
+	}
+	if len(segmented.segs) < 8 || len(segmented.old.slots) == 0 {
+		t.Fatalf("%d segments, %d sealed keys: sealing not exercised", len(segmented.segs), len(segmented.old.slots))
 	}
 }
