@@ -54,6 +54,7 @@ type Options struct {
 
 // Run runs the daemon until ctx is done or a component fails.
 func Run(ctx context.Context, o Options) error {
+	started := time.Now()
 	cfg, log := o.Config, o.Logger
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 10 * time.Second
@@ -162,7 +163,10 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		stack.run("notifiers", failed, func(ctx context.Context) error {
-			return notify.Run(ctx, js, subs, cfg.NATS.Replicas, notify.Options{Metrics: m, Logger: log})
+			// A new subscription starts with the alerts of this run (a
+			// minute earlier, for clocks that differ from the servers'):
+			// the pipeline may publish some before its consumer exists.
+			return notify.Run(ctx, js, subs, cfg.NATS.Replicas, notify.Options{Metrics: m, Logger: log, Since: started.Add(-time.Minute)})
 		})
 	}
 

@@ -146,6 +146,12 @@ type Options struct {
 	// After waits for digest periods (default time.After); tests pass a
 	// controllable clock as Now and After.
 	After func(time.Duration) <-chan time.Time
+	// Since is where a subscription's consumer starts when it is created:
+	// the alerts stored from then on. The daemon passes its start time, so
+	// alerts its pipeline publishes before the consumer is declared are
+	// not skipped. Zero: from the moment of creation. An existing consumer
+	// keeps its position.
+	Since time.Time
 }
 
 // Notifier runs one subscription.
@@ -167,7 +173,8 @@ type Notifier struct {
 }
 
 // New declares the subscription's durable consumer and returns its
-// notifier. A new consumer starts with alerts published from now on.
+// notifier. A new consumer starts with alerts published from o.Since (from
+// now when zero).
 func New(ctx context.Context, js jetstream.JetStream, res *Resources, sub Subscription, o Options) (*Notifier, error) {
 	sub = sub.withDefaults()
 	if sub.Destination == nil {
@@ -188,7 +195,7 @@ func New(ctx context.Context, js jetstream.JetStream, res *Resources, sub Subscr
 	if _, ok := sub.digesting(); ok && res.Digest == nil {
 		return nil, fmt.Errorf("subscription %s: digests need the %s bucket", sub.Name, BucketDigest)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, natsutil.StreamAlerts, jetstream.ConsumerConfig{
+	cc := jetstream.ConsumerConfig{
 		Durable:        Durable(sub.Name),
 		Description:    "Wirewatch subscription " + sub.Name,
 		FilterSubjects: sub.Subjects(),
@@ -197,7 +204,12 @@ func New(ctx context.Context, js jetstream.JetStream, res *Resources, sub Subscr
 		MaxDeliver:     -1, // the notifier counts attempts and dead-letters itself
 		MaxAckPending:  256,
 		DeliverPolicy:  jetstream.DeliverNewPolicy,
-	})
+	}
+	if !o.Since.IsZero() {
+		since := o.Since
+		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	}
+	cons, err := declareConsumer(ctx, js, cc)
 	if err != nil {
 		return nil, fmt.Errorf("subscription %s: declare consumer %s on %s: %w", sub.Name, Durable(sub.Name), natsutil.StreamAlerts, err)
 	}
@@ -453,4 +465,20 @@ func Run(ctx context.Context, js jetstream.JetStream, subs []Subscription, repli
 		return err
 	}
 	return nil
+}
+
+// declareConsumer creates the consumer, or updates an existing one: the
+// start of an existing consumer is not changed (JetStream refuses that),
+// so an update keeps the one it has.
+func declareConsumer(ctx context.Context, js jetstream.JetStream, cc jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	cons, err := js.Consumer(ctx, natsutil.StreamAlerts, cc.Durable)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return js.CreateOrUpdateConsumer(ctx, natsutil.StreamAlerts, cc)
+	case err != nil:
+		return nil, err
+	}
+	info := cons.CachedInfo().Config
+	cc.DeliverPolicy, cc.OptStartTime = info.DeliverPolicy, info.OptStartTime
+	return js.CreateOrUpdateConsumer(ctx, natsutil.StreamAlerts, cc)
 }

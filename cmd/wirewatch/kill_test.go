@@ -259,16 +259,29 @@ feeds:
 	for _, a := range alertsIn(t, js) {
 		wantArticles[a.Article.ID] = true
 	}
-	waitUntil(t, 60*time.Second, "every alerted article delivered to the webhook", func() bool {
+	missing = 0
+	deliveredAll := func() bool {
 		hookMu.Lock()
 		defer hookMu.Unlock()
+		missing = 0
 		for id := range wantArticles {
 			if byArticle[id] == 0 {
-				return false
+				missing++
 			}
 		}
-		return true
-	})
+		return missing == 0
+	}
+	for deadline := time.Now().Add(90 * time.Second); !deliveredAll(); time.Sleep(25 * time.Millisecond) { // polling interval
+		if time.Now().After(deadline) {
+			info := "no consumer info"
+			if c, err := js.Consumer(context.Background(), natsutil.StreamAlerts, "notify-desk"); err == nil {
+				if ci, err := c.Info(context.Background()); err == nil {
+					info = fmt.Sprintf("consumer notify-desk: pending %d, ack pending %d, redelivered %d, waiting %d", ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting)
+				}
+			}
+			t.Fatalf("timed out after 90s: %d of %d alerted articles never reached the webhook; %s", missing, len(wantArticles), info)
+		}
+	}
 	hookMu.Lock()
 	repeats := 0
 	for _, n := range byDelivery {

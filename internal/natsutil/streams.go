@@ -128,7 +128,7 @@ func EnsureResources(ctx context.Context, js jetstream.JetStream, l Limits) (*Re
 		}},
 		{&r.Ledger, jetstream.StreamConfig{
 			Name: StreamLedger, Subjects: []string{SubjectLedger},
-			Description: "Dedup ledger: one record of hashes per article, Nats-Msg-Id = article id",
+			Description: "Dedup ledger: records of hashes, one per article, batched",
 			Storage:     jetstream.FileStorage, Replicas: l.Replicas,
 			MaxAge: l.DedupHorizon + time.Hour, MaxBytes: l.LedgerMaxBytes, Discard: jetstream.DiscardOld,
 			Duplicates: 2 * time.Hour,

@@ -67,7 +67,7 @@ type Index struct {
 	cur     map[uint64]uint32 // slot -> index in the newest segment's entries
 	old     table             // slot -> entry number, older segments
 	next    uint64            // the entry number of the next entry
-	applied uint64            // the last ledger sequence applied
+	applied uint64            // the last ledger position applied (Pos)
 	wake    chan struct{}
 	entries int
 }
@@ -202,16 +202,16 @@ func (x *Index) Len() int {
 	return x.entries
 }
 
-// Applied is the last ledger sequence applied.
+// Applied is the last ledger position applied (Pos).
 func (x *Index) Applied() uint64 {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.applied
 }
 
-// Apply adds the record at ledger sequence seq, stamped t, and returns its
-// verdict. Sequences must increase; a sequence applied already is ignored
-// (its verdict is returned).
+// Apply adds the record at ledger position seq (Pos), stamped t, and
+// returns its verdict. Positions must increase; one applied already is
+// ignored (its verdict is returned).
 func (x *Index) Apply(seq uint64, t time.Time, r *Record) Result {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -226,8 +226,8 @@ func (x *Index) Apply(seq uint64, t time.Time, r *Record) Result {
 	return e.result()
 }
 
-// Skip marks seq as applied without a record (one that could not be
-// decoded), so waiters on later sequences are not held up.
+// Skip marks position seq as applied without a record (a message that
+// could not be decoded), so waiters on later positions are not held up.
 func (x *Index) Skip(seq uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -242,7 +242,8 @@ func (x *Index) advance(seq uint64) {
 	x.wake = make(chan struct{})
 }
 
-// Wait returns the verdict of the record at seq once it is applied.
+// Wait returns the verdict of the record at position seq once it is
+// applied.
 func (x *Index) Wait(ctx context.Context, seq uint64) (Result, error) {
 	for {
 		x.mu.Lock()

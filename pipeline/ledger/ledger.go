@@ -1,9 +1,12 @@
 // Package ledger decides duplicates and stories for every worker of every
-// daemon at once, with one message per article.
+// daemon at once, with at most one stored message per article.
 //
 // Each article's identities (exact keys, near-duplicate bands and
 // signature, story bands and signature: hashes, never text) go as one
-// Record to the ledger, a JetStream stream. Every process tails the whole
+// Record to the ledger, a JetStream stream; the records a process's
+// workers append at about the same moment share one message, and a
+// record's position is its message's sequence and its index in the
+// message (Pos). Every process tails the whole
 // ledger into an in-memory Index, in ledger order, and the verdict on a
 // record is a function of the records before it: the article earliest in
 // the ledger is the original, later copies are its duplicates, and the
@@ -46,7 +49,7 @@ func (m *Memory) Append(_ context.Context, r *Record) (Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.seq++
-	return m.index.Apply(m.seq, m.now(), r), nil
+	return m.index.Apply(Pos(m.seq, 0), m.now(), r), nil
 }
 
 // Index is the ledger's index.

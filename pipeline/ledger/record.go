@@ -202,3 +202,72 @@ func (d *decoder) bytes(limit int) []byte {
 	}
 	return append([]byte(nil), v...)
 }
+
+// A ledger message holds a batch of records: the records several workers
+// appended at about the same moment, stored and delivered as one message.
+// Its layout: batchVersion, the count, then each encoded record with its
+// length.
+const (
+	batchVersion = 2
+	// MaxBatch is the most records one message holds.
+	MaxBatch = 128
+)
+
+// Pos is the position of the i-th record of the message at stream
+// sequence seq: the order the index applies records in.
+func Pos(seq uint64, i int) uint64 { return seq<<8 | uint64(i) }
+
+// EncodeBatch is the ledger message of the encoded records recs.
+func EncodeBatch(recs [][]byte) ([]byte, error) {
+	if len(recs) == 0 || len(recs) > MaxBatch {
+		return nil, fmt.Errorf("a ledger message holds 1 to %d records, not %d", MaxBatch, len(recs))
+	}
+	n := 2
+	for _, r := range recs {
+		n += binary.MaxVarintLen32 + len(r)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, batchVersion)
+	b = binary.AppendUvarint(b, uint64(len(recs)))
+	for _, r := range recs {
+		b = appendBytes(b, r)
+	}
+	return b, nil
+}
+
+// maxRecord bounds one encoded record (ids, keys and signatures at their
+// limits).
+const maxRecord = 1 + 2*(binary.MaxVarintLen32+maxString) + 1 + maxKeys*9 + 2*(binary.MaxVarintLen32+maxSig) + 1 + maxKeys*8
+
+// DecodeBatch parses a ledger message into its records.
+func DecodeBatch(b []byte) ([]*Record, error) {
+	d := decoder{b: b}
+	if v := d.byte(); v != batchVersion {
+		if d.err != nil {
+			return nil, d.err
+		}
+		return nil, fmt.Errorf("%w: message version %d, this daemon reads %d", ErrMalformed, v, batchVersion)
+	}
+	n, w := binary.Uvarint(d.b)
+	var min [binary.MaxVarintLen64]byte
+	if w <= 0 || w != binary.PutUvarint(min[:], n) || n == 0 || n > MaxBatch {
+		return nil, fmt.Errorf("%w: bad record count", ErrMalformed)
+	}
+	d.b = d.b[w:]
+	recs := make([]*Record, 0, n)
+	for i := range int(n) {
+		raw := d.bytes(maxRecord)
+		if d.err != nil {
+			return nil, fmt.Errorf("record %d of %d: %w", i+1, n, d.err)
+		}
+		r, err := Decode(raw)
+		if err != nil {
+			return nil, fmt.Errorf("record %d of %d: %w", i+1, n, err)
+		}
+		recs = append(recs, r)
+	}
+	if len(d.b) > 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.b))
+	}
+	return recs, nil
+}

@@ -100,3 +100,61 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A message of records decodes to its records; a malformed one is
+// rejected with ErrMalformed, never half-applied.
+func TestBatch(t *testing.T) {
+	one, _ := sampleRecord().Encode(nil)
+	msg, err := EncodeBatch([][]byte{one, one})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := DecodeBatch(msg)
+	if err != nil || len(recs) != 2 || !reflect.DeepEqual(recs[1], sampleRecord()) {
+		t.Fatalf("DecodeBatch = %d records, %v", len(recs), err)
+	}
+	if _, err := EncodeBatch(nil); err == nil {
+		t.Error("an empty batch encoded")
+	}
+	bad := map[string][]byte{
+		"a single record":  one,
+		"no count":         {batchVersion},
+		"zero records":     {batchVersion, 0},
+		"too many":         {batchVersion, MaxBatch + 1, 0},
+		"short":            msg[:len(msg)-1],
+		"trailing":         append(append([]byte{}, msg...), 1),
+		"bad inner record": append([]byte{batchVersion, 1, 3}, 9, 9, 9),
+	}
+	for name, b := range bad {
+		if recs, err := DecodeBatch(b); !errors.Is(err, ErrMalformed) || recs != nil {
+			t.Errorf("%s: %d records, err %v; want ErrMalformed", name, len(recs), err)
+		}
+	}
+}
+
+// DecodeBatch never panics, and what it accepts encodes back to the same
+// bytes.
+func FuzzDecodeBatch(f *testing.F) {
+	one, _ := sampleRecord().Encode(nil)
+	msg, _ := EncodeBatch([][]byte{one, one})
+	f.Add(msg)
+	f.Add([]byte{batchVersion, 1, 8, recordVersion, 1, 'a', 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, err := DecodeBatch(b)
+		if err != nil {
+			return
+		}
+		var raw [][]byte
+		for _, r := range recs {
+			e, err := r.Encode(nil)
+			if err != nil {
+				t.Fatalf("decoded record does not encode: %v", err)
+			}
+			raw = append(raw, e)
+		}
+		again, err := EncodeBatch(raw)
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("round trip changed the bytes (%v):\n%x\n%x", err, b, again)
+		}
+	})
+}
