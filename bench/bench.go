@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/daemon"
+	"github.com/wirewatch/wirewatch/internal/cputime"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
@@ -315,7 +315,7 @@ func nth(corpus []*pipeline.Article, i int, tag string) *pipeline.Article {
 
 func replay(ctx context.Context, js jetstream.JetStream, reg *prometheus.Registry, o Options) (Pipeline, error) {
 	var p Pipeline
-	before := cpuSeconds()
+	before := cputime.Process().Seconds()
 	start := time.Now()
 	for i := range o.Articles {
 		a := nth(o.Corpus, i, "")
@@ -367,7 +367,7 @@ func replay(ctx context.Context, js jetstream.JetStream, reg *prometheus.Registr
 		}
 	}
 	p.Rate = rate(int(stored), time.Since(start))
-	p.CPUSecondsPer1000 = (cpuSeconds() - before) / float64(stored) * 1000
+	p.CPUSecondsPer1000 = (cputime.Process().Seconds() - before) / float64(stored) * 1000
 	p.PeakRSSBytes = peakRSS()
 	p.Stages, err = stageRates(reg)
 	if err != nil {
@@ -537,14 +537,6 @@ func publishAsync(ctx context.Context, js jetstream.JetStream, subject string, d
 
 func rate(n int, d time.Duration) Rate {
 	return Rate{Count: n, Seconds: d.Seconds(), PerSec: float64(n) / d.Seconds()}
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // peakRSS is the process's high-water resident set (Linux VmHWM).

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wirewatch/wirewatch/internal/cputime"
 	"github.com/wirewatch/wirewatch/internal/feedtest"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
@@ -151,13 +152,13 @@ func RunFarm(ctx context.Context, o FarmOptions) (Farm, error) {
 		Fetcher:     sources.NewFetcher(sources.FetcherConfig{Timeout: 10 * time.Second, AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}),
 		Concurrency: 64, PerHostConcurrency: 8, PerHostSpacing: time.Microsecond,
 	})
-	before := cpuSeconds()
+	before := cputime.Process().Seconds()
 	pctx, stop := context.WithTimeout(ctx, o.Duration)
 	defer stop()
 	if err := poller.Run(pctx); err != nil && ctx.Err() == nil {
 		return Farm{}, fmt.Errorf("poller: %w", err)
 	}
-	cpu := cpuSeconds() - before
+	cpu := cputime.Process().Seconds() - before
 	f := Farm{Feeds: o.Feeds, IntervalS: o.Interval.Seconds(), Seconds: time.Since(start).Seconds(),
 		NewItems: int(published.Load()), LateItems: int(late.Load()),
 		MaxDelayS: time.Duration(maxDelay.Load()).Seconds(), PeakRSSBytes: peakRSS()}

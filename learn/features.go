@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wirewatch/wirewatch/internal/fold"
+	"github.com/wirewatch/wirewatch/internal/hash64"
 )
 
 // Example is one labelled document.
@@ -68,16 +69,6 @@ func (s *scratch) hashFolded(w string, keep bool) (h uint64, ok bool) {
 	return h, n > 0
 }
 
-// mix is the splitmix64 finaliser: it spreads a hash over all 64 bits.
-func mix(h uint64) uint64 {
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	h ^= h >> 31
-	return h
-}
-
 // hasher turns text into hashed feature buckets.
 type hasher struct {
 	bits    uint8
@@ -102,7 +93,7 @@ func (h hasher) charGrams(s *scratch, w []byte, emit func(uint32)) {
 	}
 }
 
-func (h hasher) bucket(x uint64) uint32 { return uint32(mix(x) >> (64 - uint(h.bits))) }
+func (h hasher) bucket(x uint64) uint32 { return uint32(hash64.Mix(x) >> (64 - uint(h.bits))) }
 
 func (h hasher) bigram(a, b uint64) uint64 { return a*0x9e3779b97f4a7c15 ^ b ^ 0x5bd1e995 }
 

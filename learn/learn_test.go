@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/internal/corpus"
+	"github.com/wirewatch/wirewatch/internal/cputime"
 )
 
 // synthetic builds n documents per label: each mixes words of its label's
@@ -305,12 +306,12 @@ func BenchmarkPredictLong(b *testing.B) {
 	}
 	docs := longDocs(64, 2)
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for i := 0; b.Loop(); i++ {
 		e := docs[i%len(docs)]
 		m.Predict(e.Title, e.Text)
 	}
-	reportCPU(b, cpuTime()-cpu0)
+	reportCPU(b, cputime.Process()-cpu0)
 }
 
 // TestScoresMatchTraining: the one-pass inference computes the decision
@@ -390,12 +391,12 @@ func BenchmarkPredictBBC(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for i := 0; b.Loop(); i++ {
 		e := ex[i%len(ex)]
 		m.Predict(e.Title, e.Text)
 	}
-	reportCPU(b, cpuTime()-cpu0)
+	reportCPU(b, cputime.Process()-cpu0)
 }
 
 // reportCPU reports the CPU time per article and the articles per second

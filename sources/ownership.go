@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wirewatch/wirewatch/internal/hash64"
 )
 
 // Feed ownership across daemons.
@@ -154,27 +154,12 @@ func hrwOwner(members []string, key string) string {
 	var best string
 	var bestScore uint64
 	for _, id := range members {
-		h := fnv.New64a()
-		_, _ = h.Write([]byte(id))
-		_, _ = h.Write([]byte{0})
-		_, _ = h.Write([]byte(key))
-		s := mix64(h.Sum64())
+		s := hash64.Mix(hash64.String(id + "\x00" + key))
 		if best == "" || s > bestScore || (s == bestScore && id > best) {
 			best, bestScore = id, s
 		}
 	}
 	return best
-}
-
-// mix64 is the splitmix64 finaliser: FNV alone spreads similar inputs
-// poorly in the high bits.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
 }
 
 // Run refreshes the registration and the member list every heartbeat

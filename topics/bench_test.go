@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wirewatch/wirewatch/internal/corpus"
+	"github.com/wirewatch/wirewatch/internal/cputime"
 	"github.com/wirewatch/wirewatch/internal/fold"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
@@ -96,14 +97,14 @@ func BenchmarkMatch(b *testing.B) {
 			b.SetBytes(bytes)
 			b.ReportAllocs()
 			tags := 0
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				tags = 0
 				for _, a := range arts {
 					tags += len(set.Match(a))
 				}
 			}
-			cpu := cpuTime() - cpu0
+			cpu := cputime.Process() - cpu0
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(arts)), "ns/article")
 			if cpu > 0 {
 				// Per core, from CPU time: honest on a shared machine.

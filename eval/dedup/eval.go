@@ -20,6 +20,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/internal/fold"
+	"github.com/wirewatch/wirewatch/internal/hash64"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/dedup"
@@ -186,7 +187,7 @@ func SimHash(words []string, k int) uint64 {
 	var v [64]int
 	k = min(k, len(words))
 	for i := 0; i+k <= len(words); i++ {
-		h := hash64(strings.Join(words[i:i+k], " "))
+		h := hash64.Mix(hash64.String(strings.Join(words[i:i+k], " ")))
 		for b := range 64 {
 			if h>>b&1 == 1 {
 				v[b]++
@@ -202,18 +203,6 @@ func SimHash(words []string, k int) uint64 {
 		}
 	}
 	return out
-}
-
-func hash64(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	return h
 }
 
 // score turns flags into rows: on the synthetic set one row per mutation

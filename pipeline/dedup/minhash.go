@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/wirewatch/wirewatch/internal/fold"
+	"github.com/wirewatch/wirewatch/internal/hash64"
 )
 
 // Params are the near-duplicate parameters: MinHash over word shingles
@@ -128,14 +129,14 @@ func (p Params) SketchWords(words []string) (s Sketch, ok bool) {
 	for i := 0; i+k <= len(hw); i++ {
 		h := uint64(0x9e3779b97f4a7c15)
 		for _, x := range hw[i : i+k] {
-			h = mix(h ^ x)
+			h = hash64.Mix(h ^ x)
 		}
 		if _, dup := seen[h]; dup {
 			continue
 		}
 		seen[h] = struct{}{}
 		for j := range sig {
-			if v := mix(h ^ seeds[j]); v < sig[j] {
+			if v := hash64.Mix(h ^ seeds[j]); v < sig[j] {
 				sig[j] = v
 			}
 		}
@@ -144,14 +145,14 @@ func (p Params) SketchWords(words []string) (s Sketch, ok bool) {
 	for b := range s.Bands {
 		h := uint64(b + 1)
 		for _, v := range sig[b*p.Rows : (b+1)*p.Rows] {
-			h = mix(h ^ v)
+			h = hash64.Mix(h ^ v)
 		}
 		s.Bands[b] = h
 	}
 	if p.LeadWords > 0 && len(hw) >= p.LeadWords {
 		h := uint64(0x6c65616400000000) // "lead"
 		for _, x := range hw[:p.LeadWords] {
-			h = mix(h ^ x)
+			h = hash64.Mix(h ^ x)
 		}
 		s.Lead = h
 	}
@@ -196,26 +197,9 @@ func Similarity(a, b []byte) (jaccard, containment float64, err error) {
 	return jaccard, containment, nil
 }
 
-// hashString is FNV-1a 64 finished with mix: stable across processes and
-// versions, as the shared index needs.
-func hashString(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return mix(h)
-}
-
-// mix is the SplitMix64 finaliser.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
+// hashString is FNV-1a 64 finished with the SplitMix64 finaliser:
+// stable across processes and versions, as the shared index needs.
+func hashString(s string) uint64 { return hash64.Mix(hash64.String(s)) }
 
 // maxHashes bounds Bands*Rows.
 const maxHashes = 512
@@ -227,7 +211,7 @@ var seeds = func() [maxHashes]uint64 {
 	x := uint64(0x5eed5eed5eed5eed)
 	for i := range s {
 		x += 0x9e3779b97f4a7c15
-		s[i] = mix(x)
+		s[i] = hash64.Mix(x)
 	}
 	return s
 }()

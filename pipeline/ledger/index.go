@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/hash64"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/dedup"
 	"github.com/wirewatch/wirewatch/pipeline/story"
@@ -179,16 +180,6 @@ const (
 
 func slot(k Kind, h uint64) uint64 { return h ^ uint64(k)*0x9e3779b97f4a7c15 }
 
-// idHash is FNV-1a of an article id.
-func idHash(id string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	return h
-}
-
 // NewIndex returns an empty index.
 func NewIndex(r Rules) *Index {
 	r = r.withDefaults()
@@ -333,7 +324,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 
 	// A record of an article already in the ledger (a redelivery after
 	// the stream's duplicate window) gets the verdict it got then.
-	idSlot := slot(slotID, idHash(r.Article))
+	idSlot := slot(slotID, hash64.String(r.Article))
 	if prev := x.owner(idSlot, now); prev != nil && prev.id == r.Article {
 		e.copyVerdict(prev)
 		return e

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wirewatch/wirewatch/internal/corpus"
+	"github.com/wirewatch/wirewatch/internal/cputime"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
@@ -80,7 +80,7 @@ func BenchmarkPipelineWithoutDedup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -93,20 +93,11 @@ func BenchmarkPipelineWithoutDedup(b *testing.B) {
 		time.Sleep(2 * time.Millisecond) // polling interval, not synchronisation
 	}
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	stop()
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(stored)/b.Elapsed().Seconds(), "articles/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(stored), "cpu-µs/article")
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
