@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wirewatch/wirewatch/internal/testkit"
-
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/nats-io/nats.go"
@@ -27,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
@@ -409,29 +408,20 @@ func (r *rig) metric(name string, labels map[string]string) float64 {
 	return v
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
-	}
-}
-
 // settled waits until the subscription's consumer has nothing pending or
 // unacknowledged: every alert is finished with.
 func (r *rig) settled(name string) {
 	r.t.Helper()
-	eventually(r.t, 15*time.Second, "consumer "+Durable(name)+" to settle", func() bool {
+	testkit.WaitFor(r.t, 15*time.Second, "consumer "+Durable(name)+" to settle", func() (bool, string) {
 		c, err := r.js.Consumer(r.t.Context(), natsutil.StreamAlerts, Durable(name))
 		if err != nil {
-			return false
+			return false, err.Error()
 		}
 		info, err := c.Info(r.t.Context())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		if err != nil {
+			return false, err.Error()
+		}
+		return info.NumPending == 0 && info.NumAckPending == 0, fmt.Sprintf("%d pending, %d unacknowledged", info.NumPending, info.NumAckPending)
 	})
 }
 
@@ -463,7 +453,7 @@ func TestConformance(t *testing.T) {
 				}
 				r.start(s, nil)
 				publish(r)
-				eventually(t, 10*time.Second, "a delivery", func() bool { return len(f.accepted()) >= 1 })
+				testkit.WaitFor(t, 10*time.Second, "a delivery", func() (bool, string) { return len(f.accepted()) >= 1, fmt.Sprintf("%d accepted", len(f.accepted())) })
 				r.settled(s.Name)
 				got := f.accepted()
 				if len(got) != 1 {
@@ -526,8 +516,8 @@ func TestConformance(t *testing.T) {
 				s.Attempts = 1000
 				r.start(s, nil)
 				r.publish(testAlert("a1", "ceasefire"))
-				eventually(t, 10*time.Second, "refused attempts", func() bool {
-					return r.metric("wirewatch_notifications_failed_total", map[string]string{"reason": "connect"}) >= 3
+				testkit.WaitFor(t, 10*time.Second, "refused attempts", func() (bool, string) {
+					return r.metric("wirewatch_notifications_failed_total", map[string]string{"reason": "connect"}) >= 3, ""
 				})
 				l2, err := net.Listen("tcp", addr)
 				if err != nil {
@@ -535,7 +525,7 @@ func TestConformance(t *testing.T) {
 				}
 				f := &fakeDest{}
 				k.serve(t, l2, f)
-				eventually(t, 10*time.Second, "a delivery", func() bool { return len(f.accepted()) >= 1 })
+				testkit.WaitFor(t, 10*time.Second, "a delivery", func() (bool, string) { return len(f.accepted()) >= 1, fmt.Sprintf("%d accepted", len(f.accepted())) })
 				r.settled(s.Name)
 				if n := len(f.accepted()); n != 1 {
 					t.Fatalf("delivered %d times", n)
@@ -550,8 +540,8 @@ func TestConformance(t *testing.T) {
 				r.start(s, nil)
 				r.publish(testAlert("a1", "ceasefire"))
 				r.publish(testAlert("a1", "peace-talks")) // same article: not tried again
-				eventually(t, 10*time.Second, "a dead letter", func() bool {
-					return r.metric("wirewatch_notification_dead_letters_total", map[string]string{"subscription": "desk"}) == 1
+				testkit.WaitFor(t, 10*time.Second, "a dead letter", func() (bool, string) {
+					return r.metric("wirewatch_notification_dead_letters_total", map[string]string{"subscription": "desk"}) == 1, ""
 				})
 				r.settled(s.Name)
 				if n := len(f.times()); n != 1 || len(f.accepted()) != 0 {

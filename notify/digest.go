@@ -241,7 +241,6 @@ func (n *Notifier) flush(ctx context.Context, until time.Time, sched string, att
 		e           digestEntry
 	}
 	var items []item
-	reason := "digest"
 	for _, k := range keys {
 		kve, err := n.digest.Get(ctx, k)
 		if err != nil {
@@ -261,16 +260,14 @@ func (n *Notifier) flush(ctx context.Context, until time.Time, sched string, att
 			_ = n.digest.Delete(ctx, k) // delivered by a digest that crashed before cleaning up
 			continue
 		}
-		if e.Reason == "rate_limit" {
-			reason = e.Reason
-		}
 		items = append(items, item{k, logKey, e})
 	}
 	if len(items) == 0 {
 		return 0, nil
 	}
-	if !n.sub.Digest.IsZero() {
-		reason = "digest"
+	reason := "digest" // a digest schedule, or else a rate limit's overflow
+	if n.sub.Digest.IsZero() {
+		reason = "rate_limit"
 	}
 	alerts := make([]pipeline.Alert, len(items))
 	for i, it := range items {
@@ -326,14 +323,23 @@ func (n *Notifier) flush(ctx context.Context, until time.Time, sched string, att
 		n.log.release(context.WithoutCancel(ctx), dkey, rev)
 		return 0, e
 	}
-	n.deadLetterDigest(ctx, d, e, attempt)
+	if err := n.deadLetterDigest(ctx, d, e, attempt); err != nil {
+		// Deleting the entries now would lose them: keep them for the retry.
+		n.log.release(context.WithoutCancel(ctx), dkey, rev)
+		return 0, err
+	}
 	finish(stateDead)
 	return 0, nil
 }
 
-func (n *Notifier) deadLetterDigest(ctx context.Context, d *Digest, e *Error, attempts int) {
+// deadLetterDigest publishes the digest given up on; an error means it was
+// not stored and the caller must keep its entries.
+func (n *Notifier) deadLetterDigest(ctx context.Context, d *Digest, e *Error, attempts int) error {
+	if err := n.publishDeadLetter(ctx, d.ID, DeadLetter{Version: 1, Subscription: n.sub.Name, Destination: n.sub.Destination.Type(),
+		Reason: e.Reason, Error: e.Error(), Attempts: attempts, At: n.now().UTC(), Alerts: d.Alerts}); err != nil {
+		return err
+	}
 	n.m.DeadLetters.WithLabelValues(n.sub.Name, e.Reason).Inc()
 	n.lg.Error("digest given up; dead-lettered", "digest", d.ID, "articles", len(d.Alerts), "attempts", attempts, "reason", e.Reason, "err", e, "subject", SubjectDeadLetter+"."+n.sub.Name)
-	n.publishDeadLetter(ctx, d.ID, DeadLetter{Version: 1, Subscription: n.sub.Name, Destination: n.sub.Destination.Type(),
-		Reason: e.Reason, Error: e.Error(), Attempts: attempts, At: n.now().UTC(), Alerts: d.Alerts})
+	return nil
 }

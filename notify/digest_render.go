@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/textcut"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
 
@@ -70,7 +71,7 @@ func SlackDigest(d *Digest) map[string]any {
 				} else if st.Story != nil {
 					line += " · " + storyLabel(st.Story)
 				}
-				line = truncate(line, 1000)
+				line = textcut.Ellipsize(line, 1000)
 				if size+len(line)+1 > maxText {
 					if !flush() {
 						full = true

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/notify/schedule"
 )
 
@@ -107,17 +108,17 @@ func TestDigestConformance(t *testing.T) {
 			late := testAlert("a4", "peace-talks")
 			late.Story = nil
 			r.publish(late)
-			eventually(t, 10*time.Second, "four articles collected", func() bool {
-				return r.metric("wirewatch_notifications_folded_total", map[string]string{"reason": "digest"}) == 4
+			testkit.WaitFor(t, 10*time.Second, "four articles collected", func() (bool, string) {
+				return r.metric("wirewatch_notifications_folded_total", map[string]string{"reason": "digest"}) == 4, ""
 			})
 			r.settled(s.Name)
-			eventually(t, 5*time.Second, "the digest loop to wait", func() bool { return clock.pending() > 0 })
+			testkit.WaitFor(t, 5*time.Second, "the digest loop to wait", func() (bool, string) { return clock.pending() > 0, "no timer pending" })
 			if n := len(f.times()); n != 0 {
 				t.Fatalf("%d messages before the period ended", n)
 			}
 			clock.Advance(25 * time.Minute) // 10:30, the end of the period
-			eventually(t, 10*time.Second, "the digest", func() bool { return len(f.accepted()) >= 1 })
-			eventually(t, 5*time.Second, "the digest loop to wait again", func() bool { return clock.pending() > 0 })
+			testkit.WaitFor(t, 10*time.Second, "the digest", func() (bool, string) { return len(f.accepted()) >= 1, fmt.Sprintf("%d accepted", len(f.accepted())) })
+			testkit.WaitFor(t, 5*time.Second, "the digest loop to wait again", func() (bool, string) { return clock.pending() > 0, "no timer pending" })
 			got := f.accepted()
 			if len(got) != 1 {
 				t.Fatalf("%d messages, want one digest", len(got))
@@ -145,7 +146,7 @@ func TestDigestConformance(t *testing.T) {
 			r.publish(testAlert("a2", "ceasefire"))
 			r.settled(s.Name)
 			clock.Advance(30 * time.Minute)
-			eventually(t, 5*time.Second, "the digest loop to wait again", func() bool { return clock.pending() > 0 })
+			testkit.WaitFor(t, 5*time.Second, "the digest loop to wait again", func() (bool, string) { return clock.pending() > 0, "no timer pending" })
 			if n := len(f.accepted()); n != 1 {
 				t.Errorf("%d messages after an empty period, want 1", n)
 			}
@@ -172,14 +173,14 @@ func TestDigestSurvivesRestart(t *testing.T) {
 	stop, _ := r.start(s, nil) // real clock: nothing is due until 07:00
 	r.publish(testAlert("a1", "ceasefire"))
 	r.publish(testAlert("a2", "ceasefire"))
-	eventually(t, 10*time.Second, "collected", func() bool {
-		return r.metric("wirewatch_notifications_folded_total", nil) == 2
+	testkit.WaitFor(t, 10*time.Second, "collected", func() (bool, string) {
+		return r.metric("wirewatch_notifications_folded_total", nil) == 2, ""
 	})
 	stop()
 	r.startClocked(s, clock)
-	eventually(t, 5*time.Second, "the digest loop to wait", func() bool { return clock.pending() > 0 })
+	testkit.WaitFor(t, 5*time.Second, "the digest loop to wait", func() (bool, string) { return clock.pending() > 0, "no timer pending" })
 	clock.Advance(time.Minute)
-	eventually(t, 10*time.Second, "the digest", func() bool { return len(f.accepted()) == 1 })
+	testkit.WaitFor(t, 10*time.Second, "the digest", func() (bool, string) { return len(f.accepted()) == 1, fmt.Sprintf("%d accepted", len(f.accepted())) })
 	b := f.accepted()[0].body
 	if !strings.Contains(b, `"type":"digest"`) || !strings.Contains(b, "news.example/a1") || !strings.Contains(b, "news.example/a2") {
 		t.Errorf("digest: %s", b)
@@ -201,13 +202,13 @@ func TestRateLimitFoldsIntoDigest(t *testing.T) {
 	for i := range 5 {
 		r.publish(testAlert(fmt.Sprintf("a%d", i), "ceasefire"))
 	}
-	eventually(t, 10*time.Second, "two sent, three folded", func() bool {
-		return len(f.accepted()) == 2 && r.metric("wirewatch_notifications_folded_total", map[string]string{"reason": "rate_limit"}) == 3
+	testkit.WaitFor(t, 10*time.Second, "two sent, three folded", func() (bool, string) {
+		return len(f.accepted()) == 2 && r.metric("wirewatch_notifications_folded_total", map[string]string{"reason": "rate_limit"}) == 3, ""
 	})
 	r.settled(s.Name)
-	eventually(t, 5*time.Second, "the digest loop to wait", func() bool { return clock.pending() > 0 })
+	testkit.WaitFor(t, 5*time.Second, "the digest loop to wait", func() (bool, string) { return clock.pending() > 0, "no timer pending" })
 	clock.Advance(55 * time.Minute) // 11:00, the window ends
-	eventually(t, 10*time.Second, "the digest", func() bool { return len(f.accepted()) == 3 })
+	testkit.WaitFor(t, 10*time.Second, "the digest", func() (bool, string) { return len(f.accepted()) == 3, fmt.Sprintf("%d accepted", len(f.accepted())) })
 	d := f.accepted()[2].body
 	if !strings.Contains(d, `"type":"digest"`) || !strings.Contains(d, `"reason":"rate_limit"`) || !strings.Contains(d, `"count":3`) {
 		t.Errorf("digest: %s", d)

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/textcut"
 )
 
 // Email sends one multipart (text and HTML) mail per notification.
@@ -218,7 +220,7 @@ func (e *Email) compose(date time.Time, id, sub, subject, text, html string) ([]
 	h := func(k, val string) { fmt.Fprintf(&b, "%s: %s\r\n", k, val) }
 	h("From", headerSafe(e.from()))
 	h("To", headerSafe(strings.Join(e.To, ", ")))
-	h("Subject", mime.QEncoding.Encode("utf-8", headerSafe(truncate(subject, 250))))
+	h("Subject", mime.QEncoding.Encode("utf-8", headerSafe(textcut.Ellipsize(subject, 250))))
 	h("Date", date.Format(time.RFC1123Z))
 	h("Message-ID", "<"+id+"@wirewatch>")
 	h("MIME-Version", "1.0")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/internal/testkit"
 )
 
 // A notifier killed between recording "sent" and acking, or between
@@ -25,16 +26,16 @@ func TestCrashAndRestartExactlyOnce(t *testing.T) {
 			s := testSub(&Webhook{URL: "http://" + l.Addr().String() + "/hook"})
 			_, done := r.start(s, func(p string) bool { return p == point })
 			r.publish(testAlert("a1", "ceasefire"))
-			eventually(t, 10*time.Second, "the notifier to crash", func() bool {
+			testkit.WaitFor(t, 10*time.Second, "the notifier to crash", func() (bool, string) {
 				select {
 				case <-done:
-					return true
+					return true, ""
 				default:
-					return false
+					return false, ""
 				}
 			})
 			r.start(s, nil) // the restarted daemon
-			eventually(t, 10*time.Second, "a delivery", func() bool { return len(f.accepted()) >= 1 })
+			testkit.WaitFor(t, 10*time.Second, "a delivery", func() (bool, string) { return len(f.accepted()) >= 1, fmt.Sprintf("%d accepted", len(f.accepted())) })
 			r.settled(s.Name)
 			if n := len(f.accepted()); n != 1 {
 				t.Fatalf("delivered %d times, want exactly once", n)
@@ -59,7 +60,9 @@ func TestCompetingNotifiersDeliverOnce(t *testing.T) {
 		r.publish(testAlert(fmt.Sprintf("a%d", i), "ceasefire"))
 		r.publish(testAlert(fmt.Sprintf("a%d", i), "peace-talks"))
 	}
-	eventually(t, 20*time.Second, "every article", func() bool { return len(f.accepted()) >= articles })
+	testkit.WaitFor(t, 20*time.Second, "every article", func() (bool, string) {
+		return len(f.accepted()) >= articles, fmt.Sprintf("%d accepted", len(f.accepted()))
+	})
 	r.settled(s.Name)
 	seen := map[string]int{}
 	for _, g := range f.accepted() {

@@ -300,7 +300,7 @@ func (n *Notifier) handle(ctx context.Context, m jetstream.Msg) bool {
 		return false
 	}
 	var slot string
-	if !n.sub.Digest.IsZero() || n.sub.RateLimit.N > 0 {
+	if _, ok := n.sub.digesting(); ok {
 		reason := "digest"
 		fold := !n.sub.Digest.IsZero()
 		if !fold {
@@ -369,7 +369,17 @@ func (n *Notifier) handle(ctx context.Context, m jetstream.Msg) bool {
 		_ = m.NakWithDelay(delay)
 		return true
 	}
-	n.deadLetter(wctx, &a, e, attempt)
+	if err := n.deadLetter(wctx, &a, e, attempt); err != nil {
+		// Recorded dead without a dead letter, the alert would be lost:
+		// keep it, and try again (the delivery, then the dead letter).
+		n.lg.Warn("could not dead-letter; will retry", "alert", a.ID, "err", err)
+		if slot != "" && !e.Retryable {
+			n.unreserve(wctx, slot)
+		}
+		n.log.release(wctx, key, rev)
+		_ = m.NakWithDelay(n.sub.Backoff)
+		return true
+	}
 	if err := n.log.finish(wctx, key, stateDead, a.ID); err != nil {
 		n.lg.Warn("dead-lettered, but not recorded", "alert", a.ID, "err", err)
 	}
@@ -391,21 +401,34 @@ type DeadLetter struct {
 	Alerts []pipeline.Alert `json:"alerts,omitempty"`
 }
 
-func (n *Notifier) deadLetter(ctx context.Context, a *pipeline.Alert, e *Error, attempts int) {
+// deadLetter publishes the alert given up on; an error means it was not
+// stored and the caller must keep the alert.
+func (n *Notifier) deadLetter(ctx context.Context, a *pipeline.Alert, e *Error, attempts int) error {
 	name := n.sub.Name
+	if err := n.publishDeadLetter(ctx, a.ID, DeadLetter{Version: 1, Subscription: name, Destination: n.sub.Destination.Type(), Reason: e.Reason,
+		Error: e.Error(), Attempts: attempts, At: n.now().UTC(), Alert: *a}); err != nil {
+		return err
+	}
 	n.m.DeadLetters.WithLabelValues(name, e.Reason).Inc()
 	n.lg.Error("delivery given up; alert dead-lettered", "alert", a.ID, "title", a.Article.Title, "attempts", attempts, "reason", e.Reason, "err", e, "subject", SubjectDeadLetter+"."+name)
-	n.publishDeadLetter(ctx, a.ID, DeadLetter{Version: 1, Subscription: name, Destination: n.sub.Destination.Type(), Reason: e.Reason,
-		Error: e.Error(), Attempts: attempts, At: n.now().UTC(), Alert: *a})
+	return nil
 }
 
-func (n *Notifier) publishDeadLetter(ctx context.Context, id string, d DeadLetter) {
-	body, _ := json.Marshal(d)
-	msg := &nats.Msg{Subject: SubjectDeadLetter + "." + n.sub.Name, Data: body, Header: nats.Header{}}
+// publishDeadLetter stores d in the DEADLETTER stream (deduplicated by
+// subscription and id, so a retry after an unacknowledged publish is not
+// stored twice).
+func (n *Notifier) publishDeadLetter(ctx context.Context, id string, d DeadLetter) error {
+	body, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("dead letter %s: encode: %w", id, err)
+	}
+	subj := SubjectDeadLetter + "." + n.sub.Name
+	msg := &nats.Msg{Subject: subj, Data: body, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, n.sub.Name+"."+id)
 	if _, err := n.js.PublishMsg(ctx, msg); err != nil {
-		n.lg.Error("could not publish dead letter", "id", id, "err", err)
+		return fmt.Errorf("dead letter %s: publish to %s: %w", id, subj, err)
 	}
+	return nil
 }
 
 // Match applies the subscription's filters (topics are applied by the

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/textcut"
 )
 
 // Error is a failed delivery, classified: Retryable ones are attempted
@@ -55,7 +56,7 @@ func classifyHTTP(what string, resp *http.Response, body []byte, now time.Time) 
 	if code >= 200 && code < 300 {
 		return nil
 	}
-	err := fmt.Errorf("%s answered %s: %q", what, resp.Status, truncate(string(body), 200))
+	err := fmt.Errorf("%s answered %s: %q", what, resp.Status, textcut.Ellipsize(string(body), 200))
 	switch {
 	case code == http.StatusTooManyRequests:
 		e := transient("http_429", err)
@@ -108,8 +109,6 @@ func classifyTransport(err error) *Error {
 		return transient("connect", err)
 	case errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &he):
 		return permanent("tls", err)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return transient("network", err)
 	default:
 		return transient("network", err)
 	}
@@ -137,11 +136,4 @@ func backoff(n int, base, ceiling time.Duration) time.Duration {
 		d *= 2
 	}
 	return min(d, ceiling)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

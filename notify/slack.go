@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/textcut"
 )
 
 // Slack posts Block Kit messages, to an incoming webhook or with a bot
@@ -68,7 +70,7 @@ func (s *Slack) post(ctx context.Context, msg map[string]any) error {
 	if r.OK {
 		return nil
 	}
-	err = fmt.Errorf("slack chat.postMessage: %s", truncate(r.Error, 80))
+	err = fmt.Errorf("slack chat.postMessage: %s", textcut.Ellipsize(r.Error, 80))
 	switch r.Error {
 	case "ratelimited", "service_unavailable", "internal_error", "request_timeout", "fatal_error":
 		return transient("slack_api", err)
