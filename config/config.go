@@ -240,14 +240,6 @@ func (c *Config) AllowedNetworks() []netip.Prefix {
 	return out
 }
 
-// FeedInterval is the poll interval of f, or the default.
-func (c *Config) FeedInterval(f Feed) time.Duration {
-	if f.Interval > 0 {
-		return f.Interval
-	}
-	return c.Poll.Interval
-}
-
 func (c *Config) validate(root *yaml.Node) Problems {
 	var ps Problems
 	bad := func(path string, format string, args ...any) {

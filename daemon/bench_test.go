@@ -14,6 +14,7 @@ import (
 	"github.com/wirewatch/wirewatch/daemon"
 	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/classify"
@@ -170,7 +171,15 @@ func benchEndToEnd(b *testing.B, workers int) {
 	set, _ := daemon.LoadTopics(&cfg)
 	gaz, _ := daemon.LoadGazetteer(&cfg)
 	led := ledger.NewStream(ledger.StreamConfig{JS: js, Rules: daemon.DedupRules(&cfg), Metrics: m, Logger: log})
-	go func() { _ = led.Run(ctx) }()
+	ledCtx, stopLedger := context.WithCancel(ctx)
+	ledDone := make(chan error, 1)
+	go func() { ledDone <- led.Run(ledCtx) }()
+	defer func() {
+		stopLedger()
+		if err := <-ledDone; err != nil {
+			b.Error(err)
+		}
+	}()
 	stages := append(daemon.Stages(log, led, classify.New(set, m, log), gaz, m, &cfg), sink.New(js, sink.Config{}, m))
 	runner, err := pipeline.NewRunner(ctx, js, pipeline.RunnerConfig{
 		Stream: natsutil.StreamIngest, Durable: "process", Chain: pipeline.Instrument(m, stages...),
@@ -189,18 +198,18 @@ func benchEndToEnd(b *testing.B, workers int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sinfo, err := ingest.Info(ctx)
+	stored := ingest.CachedInfo().State.LastSeq
+	cons, err := js.Consumer(ctx, natsutil.StreamIngest, "process")
 	if err != nil {
 		b.Fatal(err)
 	}
-	cons, _ := js.Consumer(ctx, natsutil.StreamIngest, "process")
-	for {
+	testkit.WaitFor(b, 5*time.Minute, "the pipeline to ack what INGEST stored", func() (bool, string) {
 		info, err := cons.Info(ctx)
-		if err == nil && info.AckFloor.Stream >= sinfo.State.LastSeq {
-			break
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(2 * time.Millisecond) // polling interval
-	}
+		return info.AckFloor.Stream >= stored, fmt.Sprintf("acked %d of %d", info.AckFloor.Stream, stored)
+	})
 	b.StopTimer()
 	stop()
 	if err := <-done; err != nil {

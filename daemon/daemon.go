@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -240,12 +239,7 @@ func JoinPollers(ctx context.Context, js jetstream.JetStream, cfg *config.Config
 	host, _ := os.Hostname()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	host = strings.Map(func(r rune) rune { // a KV key: letters, digits, - and _
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return '_'
-	}, host)
+	host = natsutil.Token(host) // a KV key
 	id := fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
 	return sources.Join(ctx, sources.MembershipConfig{KV: kv, ID: id, Heartbeat: hb, Logger: log})
 }
@@ -299,6 +293,12 @@ func OfflineChain(cfg *config.Config, log *slog.Logger) (pipeline.Chain, error) 
 	if err != nil {
 		return nil, err
 	}
+	return OfflineChainFor(cfg, set, log)
+}
+
+// OfflineChainFor is OfflineChain with the topic set given instead of
+// loaded from the config (`wirewatch topics test` tries other rules).
+func OfflineChainFor(cfg *config.Config, set *topics.Set, log *slog.Logger) (pipeline.Chain, error) {
 	gaz, err := LoadGazetteer(cfg)
 	if err != nil {
 		return nil, err

@@ -69,5 +69,6 @@ func (c *StreamCollector) info(ctx context.Context, name string) (*jetstream.Str
 	if err != nil {
 		return nil, err
 	}
-	return s.Info(ctx)
+	// js.Stream fetched the info already.
+	return s.CachedInfo(), nil
 }

@@ -91,16 +91,20 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("consume %s: %w", r.cfg.Durable, err)
 	}
 	msgs := make(chan jetstream.Msg)
-	var wg sync.WaitGroup
+	var workers sync.WaitGroup
 	for range r.cfg.Workers {
-		wg.Go(func() {
+		workers.Go(func() {
 			for m := range msgs {
 				r.handle(ctx, m)
 			}
 		})
 	}
-	wg.Go(func() { r.reportLag(ctx) })
-	wg.Go(func() { r.keepAlive(ctx) })
+	// The lag reporter and the keep-alive run until the workers are done,
+	// whatever ends the loop below (ctx, or a failed iterator).
+	hctx, stopHelpers := context.WithCancel(ctx)
+	var helpers sync.WaitGroup
+	helpers.Go(func() { r.reportLag(hctx) })
+	helpers.Go(func() { r.keepAlive(hctx) })
 
 	// Stop the iterator when ctx ends so Next returns.
 	stop := context.AfterFunc(ctx, it.Stop)
@@ -121,7 +125,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	close(msgs)
-	wg.Wait()
+	workers.Wait()
+	stopHelpers()
+	helpers.Wait()
 	return runErr
 }
 

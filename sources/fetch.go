@@ -143,12 +143,6 @@ func NewFetcher(cfg FetcherConfig) *Fetcher {
 	return &Fetcher{client: client, transport: tr, ua: ua, maxBody: cfg.MaxBodySize}
 }
 
-// UserAgent returns the User-Agent the fetcher sends.
-func (f *Fetcher) UserAgent() string { return f.ua }
-
-// MaxBodySize returns the body cap.
-func (f *Fetcher) MaxBodySize() int64 { return f.maxBody }
-
 // CloseIdleConnections closes pooled connections (call at shutdown).
 func (f *Fetcher) CloseIdleConnections() { f.transport.CloseIdleConnections() }
 

@@ -87,7 +87,7 @@ func TestReasonLabelsMatchHostile(t *testing.T) {
 }
 
 // checkHostileArticles asserts what an attack that must parse yields.
-func checkHostileArticles(t *testing.T, srv *hostile.Server, name string, arts []*pipeline.Article, fetched time.Time) {
+func checkHostileArticles(t *testing.T, name string, arts []*pipeline.Article, fetched time.Time) {
 	t.Helper()
 	titles := func() []string {
 		var out []string
@@ -177,7 +177,7 @@ func TestHostileFetchAndParse(t *testing.T) {
 			var arts []*pipeline.Article
 			if err == nil {
 				var p *parsedFeed
-				p, err = parseBytes(res.Body, "", res.URL, f.maxBody, Feed{URL: u}, start)
+				p, err = parseDecoded(res.Body, res.URL, Feed{URL: u}, start)
 				if p != nil {
 					arts = p.arts
 				}
@@ -207,7 +207,7 @@ func TestHostileFetchAndParse(t *testing.T) {
 				t.Errorf("%s: %v", a.Name, err)
 				return
 			}
-			checkHostileArticles(t, srv, a.Name, arts, start)
+			checkHostileArticles(t, a.Name, arts, start)
 		})
 	}
 	wg.Wait()
@@ -303,13 +303,13 @@ func TestHostilePoller(t *testing.T) {
 		Logger:      slog.New(slog.NewTextHandler(&logs, nil)),
 		Concurrency: 8, PerHostConcurrency: 8, PerHostSpacing: time.Millisecond,
 	})
-	waitFor(t, "every feed polled once", func() bool {
+	testkit.WaitFor(t, waitTimeout, "every feed polled once", func() (bool, string) {
 		for _, fd := range feeds {
 			if feedState(t, env.res.Feeds, fd).LastPoll.IsZero() {
-				return false
+				return false, fd.URL + " not polled yet"
 			}
 		}
-		return true
+		return true, ""
 	})
 	peak := stopHeap()
 	t.Logf("peak live heap, poller against every attack: %d MiB", peak>>20)

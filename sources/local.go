@@ -39,7 +39,7 @@ func ReadSource(ctx context.Context, f *Fetcher, src string) ([]*pipeline.Articl
 		if err != nil {
 			return nil, err
 		}
-		p, err := parseBytes(res.Body, "", res.URL, f.maxBody, Feed{URL: src}, time.Now())
+		p, err := parseDecoded(res.Body, res.URL, Feed{URL: src}, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +123,7 @@ func readFile(path string, limit int64) ([]*pipeline.Article, error) {
 	}
 	feed := Feed{URL: path}
 	if !strings.EqualFold(filepath.Ext(path), ".txt") && gofeed.DetectFeedType(bytes.NewReader(head(body, 4096))) != gofeed.FeedTypeUnknown {
-		p, err := parseBytes(body, "", path, limit, feed, fetched)
+		p, err := parseDecoded(body, path, feed, fetched)
 		if err != nil {
 			return nil, err
 		}

@@ -115,14 +115,6 @@ func (m *Membership) Members() []string {
 	return slices.Clone(m.members)
 }
 
-// IsLive reports whether id is in the current member list.
-func (m *Membership) IsLive(id string) bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	_, ok := slices.BinarySearch(m.members, id)
-	return ok
-}
-
 // Alive reports whether member id is registered right now, asking the
 // member bucket rather than the cached list (a member that just joined
 // may not be in it yet, and a claim it holds must still be honoured). An

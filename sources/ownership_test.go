@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/testkit"
 )
 
 // pollLog records every request of a feed farm: path, time and the
@@ -115,13 +117,13 @@ func TestPollersShareFeeds(t *testing.T) {
 		}()
 	}
 	allSee := func(n int, ms ...*Membership) {
-		waitFor(t, fmt.Sprintf("every member to see %d members", n), func() bool {
+		testkit.WaitFor(t, waitTimeout, fmt.Sprintf("every member to see %d members", n), func() (bool, string) {
 			for _, m := range ms {
-				if len(m.Members()) != n {
-					return false
+				if got := m.Members(); len(got) != n {
+					return false, fmt.Sprintf("members %v", got)
 				}
 			}
-			return true
+			return true, ""
 		})
 	}
 
@@ -144,7 +146,7 @@ func TestPollersShareFeeds(t *testing.T) {
 	}()
 
 	// Phase 1: three members; every feed polled, spread evenly.
-	waitFor(t, "every feed polled", func() bool { return len(farm.snapshot()) == nFeeds })
+	testkit.WaitFor(t, waitTimeout, "every feed polled", func() (bool, string) { return len(farm.snapshot()) == nFeeds, "" })
 	sleepUntil(t0.Add(3 * interval))
 	t1 := time.Now()
 	perMember := countBy(farm.snapshot(), t0.Add(interval), t1)

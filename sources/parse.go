@@ -46,7 +46,11 @@ func Parse(r io.Reader, feed Feed, fetched time.Time) (title string, arts []*pip
 	if len(body) > maxParseInput {
 		return "", nil, newErr(ReasonTooLarge, feed.URL, fmt.Errorf("over %d bytes", maxParseInput))
 	}
-	p, err := parseBytes(body, "", feed.URL, maxParseInput, feed, fetched)
+	body, err = decodeBody(body, "", maxParseInput)
+	if err != nil {
+		return "", nil, withURL(err, feed.URL)
+	}
+	p, err := parseDecoded(body, feed.URL, feed, fetched)
 	if err != nil {
 		return "", nil, err
 	}
@@ -61,15 +65,12 @@ type parsedFeed struct {
 	ttl time.Duration
 }
 
-// parseBytes decodes and parses a feed body. base is the URL the body came
-// from (after redirects), against which an HTML page's feed links are
-// resolved. An item whose key repeats one already seen in the same body
-// (a duplicate GUID) is dropped: one article per key.
-func parseBytes(body []byte, contentType, base string, limit int64, feed Feed, fetched time.Time) (*parsedFeed, error) {
-	body, err := decodeBody(body, contentType, limit)
-	if err != nil {
-		return nil, withURL(err, feed.URL)
-	}
+// parseDecoded parses a feed body that decodeBody has already turned into
+// UTF-8 (Fetcher.Fetch does that for fetched bodies). base is the URL the
+// body came from (after redirects), against which an HTML page's feed
+// links are resolved. An item whose key repeats one already seen in the
+// same body (a duplicate GUID) is dropped: one article per key.
+func parseDecoded(body []byte, base string, feed Feed, fetched time.Time) (*parsedFeed, error) {
 	gf, err := gofeedParse(body)
 	if err != nil {
 		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {

@@ -117,7 +117,7 @@ func TestParseMapping(t *testing.T) {
 
 func TestParseTTL(t *testing.T) {
 	in, _ := os.ReadFile("testdata/rss2.xml")
-	p, err := parseBytes(in, "", "u", 0, Feed{URL: "u"}, goldenFetched)
+	p, err := parseDecoded(in, "u", Feed{URL: "u"}, goldenFetched)
 	if err != nil {
 		t.Fatal(err)
 	}

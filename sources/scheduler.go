@@ -14,12 +14,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/internal/textcut"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
@@ -397,7 +397,7 @@ func (p *Poller) poll(ctx context.Context, e *entry, st State, rev *uint64) (_ S
 	}
 	if err == nil && !res.NotModified {
 		p.m.FetchBytes.Add(float64(res.Bytes))
-		parsed, err = parseBytes(res.Body, "", res.URL, p.cfg.Fetcher.maxBody, f, start)
+		parsed, err = parseDecoded(res.Body, res.URL, f, start)
 	}
 	elapsed := p.now().Sub(start).Seconds()
 	if err != nil {
@@ -573,13 +573,13 @@ func fitArticle(a *pipeline.Article, limit int) (data []byte, cut bool, err erro
 			if budget > 0 {
 				keep = int(float64(len(c.Content)) * float64(budget) / float64(len(enc)) * 0.98)
 			}
-			base = cutRunes(base, min(keep, len(base)-1))
+			base = textcut.Bytes(base, min(keep, len(base)-1))
 			c.Content = ""
 			if base != "" {
 				c.Content = base + fmt.Sprintf(TruncationMarker, len(base), len(a.Content))
 			}
 		case len(c.Title) > 1024:
-			c.Title = cutRunes(c.Title, 1024) + "…"
+			c.Title = textcut.Ellipsize(c.Title, 1024)
 		default:
 			c.Authors, c.Categories = nil, nil
 		}
@@ -589,17 +589,6 @@ func fitArticle(a *pipeline.Article, limit int) (data []byte, cut bool, err erro
 		}
 	}
 	return data, true, nil
-}
-
-// cutRunes cuts s to at most n bytes without splitting a rune.
-func cutRunes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // succeed records a successful poll and schedules the next one.

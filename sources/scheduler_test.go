@@ -14,29 +14,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wirewatch/wirewatch/internal/testkit"
-
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wirewatch/wirewatch/internal/feedtest"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
 
 const waitTimeout = 20 * time.Second
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
-}
 
 type testEnv struct {
 	js  jetstream.JetStream
@@ -98,11 +86,26 @@ func feedState(t *testing.T, kv jetstream.KeyValue, f Feed) State {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, _, err := NewStateStore(kv).Get(ctx, f.Key())
+	st, _, err := NewStateStore(kv).GetRev(ctx, f.Key())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// currentETag is the ETag the server sends for url now.
+func currentETag(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	etag := resp.Header.Get("ETag")
+	if resp.StatusCode != http.StatusOK || etag == "" {
+		t.Fatalf("GET %s: %s, ETag %q", url, resp.Status, etag)
+	}
+	return etag
 }
 
 // runPoller runs a Poller until the returned stop is called (or the test
@@ -139,61 +142,35 @@ func runThisPoller(t *testing.T, p *Poller) (stop func(), done <-chan struct{}) 
 	return stop, ch
 }
 
-// feedServer serves an RSS feed whose items can be added, with ETag-based
-// conditional GET that can be switched off.
-type feedServer struct {
-	mu          sync.Mutex
-	items       []string
-	conditional bool
-	requests    atomic.Int64
-	notModified atomic.Int64
-	*httptest.Server
+// newFeedServer serves items (see testItems) at path until the test ends.
+func newFeedServer(t *testing.T, path string, titles ...string) *feedtest.Server {
+	srv := feedtest.New()
+	t.Cleanup(srv.Close)
+	srv.Add(path, testItems(titles...)...)
+	return srv
 }
 
-func newFeedServer(t *testing.T, items ...string) *feedServer {
-	fs := &feedServer{items: items, conditional: true}
-	fs.Server = httptest.NewServer(http.HandlerFunc(fs.serve))
-	t.Cleanup(fs.Close)
-	return fs
+// testItems makes one feed item per title, GUID and link derived from it.
+func testItems(titles ...string) []feedtest.Item {
+	items := make([]feedtest.Item, len(titles))
+	for i, title := range titles {
+		items[i] = feedtest.Item{
+			GUID: "g-" + title, Title: title, Link: "https://example.com/" + title,
+			Published: time.Date(2026, 1, 10, i%24, 0, 0, 0, time.UTC),
+		}
+	}
+	return items
 }
 
-func (fs *feedServer) add(item string) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.items = append(fs.items, item)
-}
-
-func (fs *feedServer) setConditional(on bool) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.conditional = on
-}
-
-func (fs *feedServer) serve(w http.ResponseWriter, r *http.Request) {
-	fs.mu.Lock()
-	items, conditional := append([]string(nil), fs.items...), fs.conditional
-	fs.mu.Unlock()
-	fs.requests.Add(1)
-	etag := fmt.Sprintf(`"n%d"`, len(items))
-	if conditional && r.Header.Get("If-None-Match") == etag {
-		fs.notModified.Add(1)
-		w.WriteHeader(http.StatusNotModified)
+// writeFeed answers r with an RSS feed (feedtest.Render) of testItems(titles).
+func writeFeed(w http.ResponseWriter, r *http.Request, titles ...string) {
+	body, err := feedtest.Render(r.URL.Path, testItems(titles...))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("ETag", etag)
 	w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
-	fmt.Fprint(w, rssWith(items...))
-}
-
-func rssWith(items ...string) string {
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0"?><rss version="2.0"><channel><title>Test feed</title>`)
-	for i, it := range items {
-		fmt.Fprintf(&b, `<item><title>%s</title><guid>g-%s</guid><link>https://example.com/%d</link>`+
-			`<pubDate>Sat, 10 Jan 2026 %02d:00:00 GMT</pubDate></item>`, it, it, i, i%24)
-	}
-	b.WriteString(`</channel></rss>`)
-	return b.String()
+	_, _ = w.Write(body)
 }
 
 func fastFeed(url string) Feed {
@@ -213,8 +190,8 @@ func metric(t *testing.T, reg prometheus.Gatherer, name string, labels map[strin
 
 func TestPollerPublishesOncePerItem(t *testing.T) {
 	env := newEnv(t)
-	fs := newFeedServer(t, "alpha", "beta", "gamma")
-	feed := fastFeed(fs.URL + "/feed.xml")
+	fs := newFeedServer(t, "/feed.xml", "alpha", "beta", "gamma")
+	feed := fastFeed(fs.FeedURL("/feed.xml"))
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
 	cfg := PollerConfig{
@@ -223,7 +200,7 @@ func TestPollerPublishesOncePerItem(t *testing.T) {
 	}
 	stop, _ := runPoller(t, cfg)
 
-	waitFor(t, "3 messages in INGEST", func() bool { return ingestCount(t, env.js) == 3 })
+	testkit.WaitFor(t, waitTimeout, "3 messages in INGEST", func() (bool, string) { return ingestCount(t, env.js) == 3, "" })
 	ids := map[string]bool{}
 	for _, msg := range ingest(t, env.js) {
 		if want := "ww.ingest." + feed.Key(); msg.Subject != want {
@@ -236,7 +213,7 @@ func TestPollerPublishesOncePerItem(t *testing.T) {
 		if msg.Header.Get(jetstream.MsgIDHeader) != a.ID || a.ID == "" {
 			t.Errorf("Nats-Msg-Id %q, article id %q", msg.Header.Get(jetstream.MsgIDHeader), a.ID)
 		}
-		if a.Version != pipeline.ArticleVersion || a.FeedKey != feed.Key() || a.Feed != "Test feed" || a.GUID == "" {
+		if a.Version != pipeline.ArticleVersion || a.FeedKey != feed.Key() || a.Feed != "Test feed /feed.xml" || a.GUID == "" {
 			t.Errorf("article %+v", a)
 		}
 		ids[a.ID] = true
@@ -246,20 +223,21 @@ func TestPollerPublishesOncePerItem(t *testing.T) {
 	}
 
 	// Later polls are answered 304 and publish nothing.
-	waitFor(t, "two 304 answers", func() bool { return fs.notModified.Load() >= 2 })
+	testkit.WaitFor(t, waitTimeout, "two 304 answers", func() (bool, string) { return fs.NotModified() >= 2, "" })
 	if n := ingestCount(t, env.js); n != 3 {
 		t.Fatalf("after 304s: %d messages, want 3", n)
 	}
+	etag := currentETag(t, feed.URL)
 	st := feedState(t, env.res.Feeds, feed)
-	if st.ETag != `"n3"` || len(st.Seen) != 3 || st.Errors != 0 || st.LastSuccess.IsZero() || !st.NextPoll.After(st.LastPoll) {
+	if st.ETag != etag || len(st.Seen) != 3 || st.Errors != 0 || st.LastSuccess.IsZero() || !st.NextPoll.After(st.LastPoll) {
 		t.Errorf("state after polls: %+v", st)
 	}
 
 	// A new item: exactly one new message.
-	fs.add("delta")
-	waitFor(t, "4th message", func() bool { return ingestCount(t, env.js) >= 4 })
-	base := fs.notModified.Load()
-	waitFor(t, "two more 304s", func() bool { return fs.notModified.Load() >= base+2 })
+	fs.Add("/feed.xml", testItems("delta")...)
+	testkit.WaitFor(t, waitTimeout, "4th message", func() (bool, string) { return ingestCount(t, env.js) >= 4, "" })
+	base := fs.NotModified()
+	testkit.WaitFor(t, waitTimeout, "two more 304s", func() (bool, string) { return fs.NotModified() >= base+2, "" })
 	if n := ingestCount(t, env.js); n != 4 {
 		t.Fatalf("after new item: %d messages, want 4", n)
 	}
@@ -276,14 +254,15 @@ func TestPollerPublishesOncePerItem(t *testing.T) {
 	// Restart against the same KV, with the server ignoring validators so
 	// every poll gets the full feed: nothing is published twice, and not
 	// even offered to JetStream (Seen, not the Msg-Id window, stops it).
-	fs.setConditional(false)
+	fs.SetConditional(false)
 	reg2 := prometheus.NewRegistry()
 	m2 := metrics.New(reg2)
 	cfg.Metrics = m2
-	before := fs.requests.Load()
+	before := fs.Requests()
 	runPoller(t, cfg)
-	waitFor(t, "3 full fetches after restart", func() bool {
-		return metric(t, reg2, "wirewatch_fetches_total", map[string]string{"result": "ok", "reason": ""}) >= 3
+	testkit.WaitFor(t, waitTimeout, "3 full fetches after restart", func() (bool, string) {
+		n := metric(t, reg2, "wirewatch_fetches_total", map[string]string{"result": "ok", "reason": ""})
+		return n >= 3, fmt.Sprintf("%v full fetches", n)
 	})
 	if n := ingestCount(t, env.js); n != 4 {
 		t.Errorf("after restart: %d messages, want 4", n)
@@ -293,7 +272,7 @@ func TestPollerPublishesOncePerItem(t *testing.T) {
 	if n != 0 || d != 0 {
 		t.Errorf("after restart published new=%v duplicate=%v, want 0/0", n, d)
 	}
-	if fs.requests.Load() <= before {
+	if fs.Requests() <= before {
 		t.Error("restarted poller did not poll")
 	}
 }
@@ -307,12 +286,12 @@ func TestPollerFailuresBackOff(t *testing.T) {
 		switch r.URL.Path {
 		case "/healthy":
 			healthy.Add(1)
-			fmt.Fprint(w, rssWith("steady"))
+			writeFeed(w, r, "steady")
 		case "/malformed":
 			fmt.Fprint(w, `<rss version="2.0"><channel><item><title>a</title></item></channel><item><title>b</tit`)
 		case "/500":
 			if recovered.Load() {
-				fmt.Fprint(w, rssWith("back"))
+				writeFeed(w, r, "back")
 				return
 			}
 			http.Error(w, "down", http.StatusInternalServerError)
@@ -345,13 +324,16 @@ func TestPollerFailuresBackOff(t *testing.T) {
 		PerHostConcurrency: 8, PerHostSpacing: time.Millisecond,
 	})
 
-	errs := func(f Feed) func() bool {
-		return func() bool { return feedState(t, env.res.Feeds, f).Errors >= 2 }
+	errs := func(f Feed) func() (bool, string) {
+		return func() (bool, string) {
+			n := feedState(t, env.res.Feeds, f).Errors
+			return n >= 2, fmt.Sprintf("%d errors", n)
+		}
 	}
-	waitFor(t, "malformed feed failing twice", errs(malformed))
-	waitFor(t, "hanging feed timing out twice", errs(hang))
-	waitFor(t, "500 feed failing 5 times", func() bool { return feedState(t, env.res.Feeds, five).Errors >= failingAfter })
-	waitFor(t, "429 feed polled", func() bool { return feedState(t, env.res.Feeds, limited).Errors >= 1 })
+	testkit.WaitFor(t, waitTimeout, "malformed feed failing twice", errs(malformed))
+	testkit.WaitFor(t, waitTimeout, "hanging feed timing out twice", errs(hang))
+	testkit.WaitFor(t, waitTimeout, "500 feed failing 5 times", func() (bool, string) { return feedState(t, env.res.Feeds, five).Errors >= failingAfter, "" })
+	testkit.WaitFor(t, waitTimeout, "429 feed polled", func() (bool, string) { return feedState(t, env.res.Feeds, limited).Errors >= 1, "" })
 
 	for _, c := range []struct {
 		f      Feed
@@ -389,7 +371,7 @@ func TestPollerFailuresBackOff(t *testing.T) {
 	// The healthy feed goes on being polled; the 429 feed is not retried
 	// before its Retry-After.
 	h := healthy.Load()
-	waitFor(t, "healthy feed polled 5 more times", func() bool { return healthy.Load() >= h+5 })
+	testkit.WaitFor(t, waitTimeout, "healthy feed polled 5 more times", func() (bool, string) { return healthy.Load() >= h+5, "" })
 	if n := tooMany.Load(); n != 1 {
 		t.Errorf("429 feed requested %d times within its Retry-After", n)
 	}
@@ -399,9 +381,11 @@ func TestPollerFailuresBackOff(t *testing.T) {
 
 	// The 500 feed recovers: errors reset, gauge and log follow.
 	recovered.Store(true)
-	waitFor(t, "500 feed recovered", func() bool { return feedState(t, env.res.Feeds, five).Errors == 0 })
+	testkit.WaitFor(t, waitTimeout, "500 feed recovered", func() (bool, string) { return feedState(t, env.res.Feeds, five).Errors == 0, "" })
 	// ok: the healthy and the recovered feed; the other three keep failing.
-	waitFor(t, "2 feeds ok", func() bool { return metric(t, reg, "wirewatch_feeds", map[string]string{"state": "ok"}) == 2 })
+	testkit.WaitFor(t, waitTimeout, "2 feeds ok", func() (bool, string) {
+		return metric(t, reg, "wirewatch_feeds", map[string]string{"state": "ok"}) == 2, ""
+	})
 	if !strings.Contains(logs.String(), "feed recovered") {
 		t.Error("recovery not logged")
 	}
@@ -423,13 +407,13 @@ func TestPollerPublishFailureRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := newFeedServer(t, "one", "two")
-	feed := fastFeed(fs.URL + "/f")
+	fs := newFeedServer(t, "/f", "one", "two")
+	feed := fastFeed(fs.FeedURL("/f"))
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
 	runPoller(t, PollerConfig{Feeds: []Feed{feed}, Fetcher: testFetcher(FetcherConfig{}), KV: kv, JS: js, Metrics: m, PerHostSpacing: time.Millisecond})
 
-	waitFor(t, "a failed publish", func() bool { return feedState(t, kv, feed).Errors >= 1 })
+	testkit.WaitFor(t, waitTimeout, "a failed publish", func() (bool, string) { return feedState(t, kv, feed).Errors >= 1, "" })
 	st := feedState(t, kv, feed)
 	if st.LastReason != ReasonPublish || len(st.Seen) != 0 || st.ETag != "" {
 		t.Errorf("state after failed publish: %+v", st)
@@ -441,10 +425,10 @@ func TestPollerPublishFailureRetries(t *testing.T) {
 	if _, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both items published", func() bool { return ingestCount(t, js) == 2 })
-	waitFor(t, "state recovered", func() bool {
+	testkit.WaitFor(t, waitTimeout, "both items published", func() (bool, string) { return ingestCount(t, js) == 2, "" })
+	testkit.WaitFor(t, waitTimeout, "state recovered", func() (bool, string) {
 		st := feedState(t, kv, feed)
-		return st.Errors == 0 && len(st.Seen) == 2 && st.ETag != ""
+		return st.Errors == 0 && len(st.Seen) == 2 && st.ETag != "", fmt.Sprintf("%+v", st)
 	})
 }
 
@@ -466,7 +450,7 @@ func TestPollerPerHostLimits(t *testing.T) {
 		}
 		inflight.Add(-1)
 		served.Add(1)
-		fmt.Fprint(w, rssWith("x"+r.URL.Path[1:]))
+		writeFeed(w, r, "x"+r.URL.Path[1:])
 	}))
 	defer srv.Close()
 	var feeds []Feed
@@ -481,23 +465,23 @@ func TestPollerPerHostLimits(t *testing.T) {
 	})
 	for i := range 6 {
 		want := min(int64(2), int64(6-i))
-		waitFor(t, fmt.Sprintf("%d requests in flight", want), func() bool { return inflight.Load() == want })
+		testkit.WaitFor(t, waitTimeout, fmt.Sprintf("%d requests in flight", want), func() (bool, string) { return inflight.Load() == want, "" })
 		release <- struct{}{}
-		waitFor(t, "one served", func() bool { return served.Load() == int64(i+1) })
+		testkit.WaitFor(t, waitTimeout, "one served", func() (bool, string) { return served.Load() == int64(i+1), "" })
 	}
 	if m := maxInflight.Load(); m != 2 {
 		t.Errorf("max in flight on one host = %d, want 2", m)
 	}
-	waitFor(t, "6 messages", func() bool { return ingestCount(t, env.js) == 6 })
+	testkit.WaitFor(t, waitTimeout, "6 messages", func() (bool, string) { return ingestCount(t, env.js) == 6, "" })
 }
 
 func TestPollerPerHostSpacing(t *testing.T) {
 	env := newEnv(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, rssWith("y"+r.URL.Path[1:]))
+		writeFeed(w, r, "y"+r.URL.Path[1:])
 	}))
 	defer srv.Close()
-	other := newFeedServer(t, "z") // same address, another host name
+	other := newFeedServer(t, "/", "z") // same address, another host name
 	var feeds []Feed
 	for i := range 4 {
 		feeds = append(feeds, Feed{URL: fmt.Sprintf("%s/%d", srv.URL, i), Interval: time.Hour})
@@ -516,7 +500,7 @@ func TestPollerPerHostSpacing(t *testing.T) {
 		starts[host] = append(starts[host], at)
 	}
 	runThisPoller(t, p)
-	waitFor(t, "5 messages", func() bool { return ingestCount(t, env.js) == 5 })
+	testkit.WaitFor(t, waitTimeout, "5 messages", func() (bool, string) { return ingestCount(t, env.js) == 5, "" })
 	mu.Lock()
 	defer mu.Unlock()
 	if len(starts["127.0.0.1"]) != 4 || len(starts["localhost"]) != 1 {
@@ -537,7 +521,7 @@ func TestPollerManyFeeds(t *testing.T) {
 	env := newEnv(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path[1:]
-		fmt.Fprint(w, rssWith(p+"-a", p+"-b"))
+		writeFeed(w, r, p+"-a", p+"-b")
 	}))
 	defer srv.Close()
 	const n = 300
@@ -551,9 +535,10 @@ func TestPollerManyFeeds(t *testing.T) {
 		Concurrency: 8, PerHostConcurrency: 8, PerHostSpacing: time.Microsecond,
 	})
 	var peak int
-	waitFor(t, fmt.Sprintf("%d messages", 2*n), func() bool {
+	testkit.WaitFor(t, waitTimeout, fmt.Sprintf("%d messages", 2*n), func() (bool, string) {
 		peak = max(peak, runtime.NumGoroutine())
-		return ingestCount(t, env.js) == 2*n
+		got := ingestCount(t, env.js)
+		return got == 2*n, fmt.Sprintf("%d messages", got)
 	})
 	if peak-g0 > 100 {
 		t.Errorf("goroutines grew by %d for %d feeds: not a bounded pool", peak-g0, n)

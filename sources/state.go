@@ -88,22 +88,6 @@ type StateStore struct {
 // NewStateStore wraps the feed-state bucket.
 func NewStateStore(kv jetstream.KeyValue) *StateStore { return &StateStore{kv: kv} }
 
-// Get returns the state of the feed with this key; found is false (and
-// the state zero) when there is none yet.
-func (s *StateStore) Get(ctx context.Context, key string) (st State, found bool, err error) {
-	e, err := s.kv.Get(ctx, key)
-	if natsutil.IsNotFound(err) {
-		return State{}, false, nil
-	}
-	if err != nil {
-		return State{}, false, fmt.Errorf("feed state %s: %w", key, err)
-	}
-	if err := json.Unmarshal(e.Value(), &st); err != nil {
-		return State{}, false, fmt.Errorf("feed state %s: decode: %w", key, err)
-	}
-	return st, true, nil
-}
-
 // Put stores the state of the feed with this key.
 func (s *StateStore) Put(ctx context.Context, key string, st State) error {
 	b, err := json.Marshal(st)
@@ -116,8 +100,9 @@ func (s *StateStore) Put(ctx context.Context, key string, st State) error {
 	return nil
 }
 
-// GetRev is Get with the entry's KV revision (0 when not found), for
-// Update.
+// GetRev returns the state of the feed with this key and the entry's KV
+// revision, for Update; the state is zero and rev 0 when there is none
+// yet.
 func (s *StateStore) GetRev(ctx context.Context, key string) (st State, rev uint64, err error) {
 	e, err := s.kv.Get(ctx, key)
 	if natsutil.IsNotFound(err) {

@@ -65,8 +65,8 @@ func TestStateStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := NewStateStore(res.Feeds)
-	if _, found, err := s.Get(ctx, "nokey"); found || err != nil {
-		t.Fatalf("missing key: found=%v err=%v", found, err)
+	if _, rev, err := s.GetRev(ctx, "nokey"); rev != 0 || err != nil {
+		t.Fatalf("missing key: found=%v err=%v", rev != 0, err)
 	}
 	want := State{
 		ETag: `"x"`, LastModified: "Sat, 10 Jan 2026 10:00:00 GMT", Errors: 2, LastError: "boom", LastReason: ReasonHTTP5xx,
@@ -75,9 +75,9 @@ func TestStateStore(t *testing.T) {
 	if err := s.Put(ctx, "k1", want); err != nil {
 		t.Fatal(err)
 	}
-	got, found, err := s.Get(ctx, "k1")
-	if err != nil || !found {
-		t.Fatalf("get: %v %v", found, err)
+	got, rev, err := s.GetRev(ctx, "k1")
+	if err != nil || rev == 0 {
+		t.Fatalf("get: %v %v", rev != 0, err)
 	}
 	if got.ETag != want.ETag || got.Errors != 2 || !got.NextPoll.Equal(want.NextPoll) || got.Interval != want.Interval || !slices.Equal(got.Seen, want.Seen) {
 		t.Errorf("round trip: %+v", got)

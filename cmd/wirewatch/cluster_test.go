@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/internal/feedtest"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/sources"
 )
 
@@ -126,11 +126,13 @@ func TestCluster(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	waitUntil(t, 30*time.Second, "JetStream meta leader", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "JetStream meta leader", func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_, err := js.AccountInfo(ctx)
-		return err == nil
+		if _, err := js.AccountInfo(ctx); err != nil {
+			return false, fmt.Sprintf("account info: %v", err)
+		}
+		return true, ""
 	})
 
 	// The feed farm: items revealed one per feed every interval.
@@ -179,20 +181,7 @@ feeds:
 		if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "run", "--config", cfgPath)
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			if t.Failed() {
-				t.Logf("daemon %d output (last 3000 bytes):\n%s", i, lastBytes(logs.String(), 3000))
-			}
-		})
-		return cmd
+		return startWirewatch(t, bin, cfgPath, fmt.Sprintf("daemon %d", i), 3000)
 	}
 	start := time.Now()
 	procs := []*exec.Cmd{startDaemon(1), startDaemon(2), startDaemon(3)}
@@ -231,8 +220,8 @@ feeds:
 		}
 	}
 
-	waitUntil(t, 60*time.Second, "every item archived and the pipeline idle", func() bool {
-		return msgs(js, natsutil.StreamArticles) >= uint64(nFeeds*perFeed) && idleConsumer(js)
+	testkit.WaitFor(t, 60*time.Second, "every item archived and the pipeline idle", func() (bool, string) {
+		return archivedAndIdle(js, uint64(nFeeds*perFeed), true)
 	})
 	stored := alertsIn(t, js)
 	missing, extra, twice := exactlyOnce(want, stored)

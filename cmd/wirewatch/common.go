@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/daemon"
+	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 )
 
@@ -72,8 +76,8 @@ func (m *multiFlag) Set(v string) error {
 
 // connectJetStream connects a client command to the daemon's NATS: url
 // when given, else the config's nats.url, else the embedded server's
-// nats.listen address.
-func connectJetStream(cfg *config.Config, url, name string, stderr io.Writer) (*nats.Conn, jetstream.JetStream, error) {
+// nats.listen address. The connection logs to log.
+func connectJetStream(cfg *config.Config, url, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	target := url
 	if target == "" {
 		target = cfg.NATS.URL
@@ -81,7 +85,7 @@ func connectJetStream(cfg *config.Config, url, name string, stderr io.Writer) (*
 	if target == "" {
 		target = "nats://" + cfg.NATS.Listen
 	}
-	nc, err := natsutil.Connect(daemon.ClientOptions(cfg, target, name, slog.New(slog.NewTextHandler(stderr, nil))))
+	nc, err := natsutil.Connect(daemon.ClientOptions(cfg, target, name, log))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -91,4 +95,36 @@ func connectJetStream(cfg *config.Config, url, name string, stderr io.Writer) (*
 		return nil, nil, fmt.Errorf("jetstream: %w", err)
 	}
 	return nc, js, nil
+}
+
+// stderrLogger is the plain text logger of a client command.
+func stderrLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, nil))
+}
+
+// newBar is a progress bar on w counting to total, redrawn at most every
+// 100ms and cleared when finished; extra options add to these.
+func newBar(w io.Writer, desc string, total int64, extra ...progressbar.Option) *progressbar.ProgressBar {
+	opts := append([]progressbar.Option{progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc), progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100 * time.Millisecond), progressbar.OptionClearOnFinish()}, extra...)
+	return progressbar.NewOptions64(total, opts...)
+}
+
+// highlightMarks is how matches are marked on w: reverse video on a
+// terminal, unless noColor or $NO_COLOR, else [[ ]].
+func highlightMarks(w io.Writer, noColor bool) hlMarks {
+	if !noColor && isTerminalWriter(w) && os.Getenv("NO_COLOR") == "" {
+		return hlANSI
+	}
+	return hlPlain
+}
+
+// datasetsDir is the datasets folder: flag when given, else
+// $WIREWATCH_DATASETS, else ../shared/datasets (see corpus.Locate).
+func datasetsDir(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	return corpus.Locate(corpus.DatasetsEnv, "datasets")
 }

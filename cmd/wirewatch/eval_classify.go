@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-
 	"fmt"
 	"io"
 	"math"
@@ -93,32 +92,23 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	dir := *datasets
-	if dir == "" {
-		var err error
-		if dir, err = corpus.Locate(corpus.DatasetsEnv, "datasets"); err != nil {
-			return err
-		}
-	}
 	if *nbMix < 0 || *nbMix > 1 {
 		return fmt.Errorf("eval classify: --nb-mix %g is outside [0, 1]", *nbMix)
 	}
-	opt := learn.Options{Bits: uint8(*bits), C: *c, MinDF: *minDF, Unigrams: *unigrams, NoNBScale: *plain, Beta: *beta, CharGrams: *chars}
-	want := strings.Split(*sets, ",")
-	all := classifySets()
-	for _, w := range want {
-		if !slices.ContainsFunc(all, func(s classifySet) bool { return s.name == strings.TrimSpace(w) }) {
-			return fmt.Errorf("eval classify: unknown set %q (r8, bbc, agnews)", w)
-		}
+	run, err := selectClassifySets(*sets)
+	if err != nil {
+		return fmt.Errorf("eval classify: %w", err)
 	}
+	dir, err := datasetsDir(*datasets)
+	if err != nil {
+		return err
+	}
+	opt := learn.Options{Bits: uint8(*bits), C: *c, MinDF: *minDF, Unigrams: *unigrams, NoNBScale: *plain, Beta: *beta, CharGrams: *chars}
 	fmt.Fprintf(stdout, "wirewatch eval classify: %s, GOMAXPROCS %d; ours = hashed %s, sublinear TF-IDF, %s (dual CD), 2^%d buckets, C %g, min-df %d\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), map[bool]string{false: "unigrams+bigrams", true: "unigrams"}[*unigrams],
 		map[bool]string{false: "NB-scaled linear SVM", true: "linear SVM"}[*plain], *bits, *c, *minDF)
 	var failed []string
-	for _, s := range all {
-		if !slices.Contains(want, s.name) {
-			continue
-		}
+	for _, s := range run {
 		res, err := runClassifySet(ctx, s, dir, *folds, *limit, opt, *nbMix)
 		if err != nil {
 			return fmt.Errorf("eval classify %s: %w", s.name, err)
@@ -144,6 +134,28 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 		return fmt.Errorf("eval classify: goal not met on %s", strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// selectClassifySets returns the sets named in list (comma-separated,
+// spaces allowed around the names), in the order of classifySets.
+func selectClassifySets(list string) ([]classifySet, error) {
+	var want []string
+	for _, w := range strings.Split(list, ",") {
+		want = append(want, strings.TrimSpace(w))
+	}
+	all := classifySets()
+	for _, w := range want {
+		if !slices.ContainsFunc(all, func(s classifySet) bool { return s.name == w }) {
+			return nil, fmt.Errorf("unknown set %q (r8, bbc, agnews)", w)
+		}
+	}
+	var out []classifySet
+	for _, s := range all {
+		if slices.Contains(want, s.name) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 type classifyResult struct {

@@ -37,3 +37,23 @@ func TestEvalClassifySmoke(t *testing.T) {
 		}
 	}
 }
+
+// `--set "r8, bbc"` runs both sets: a space after the comma must not drop
+// bbc, and an unknown name is reported without its spaces.
+func TestEvalClassifySetList(t *testing.T) {
+	sets, err := selectClassifySets("r8, bbc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range sets {
+		names = append(names, s.name)
+	}
+	if got := strings.Join(names, ","); got != "r8,bbc" {
+		t.Errorf(`--set "r8, bbc" runs %q, want "r8,bbc"`, got)
+	}
+	code, out, errs := runCLI(t, "eval", "classify", "--set", "r8, nope")
+	if code == 0 || !strings.Contains(errs, `unknown set "nope"`) {
+		t.Errorf(`--set "r8, nope": exit %d, want an error naming "nope"%s%s`, code, out, errs)
+	}
+}

@@ -31,12 +31,9 @@ func cmdEvalDedup(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	dir := *datasets
-	if dir == "" {
-		var err error
-		if dir, err = corpus.Locate(corpus.DatasetsEnv, "datasets"); err != nil {
-			return err
-		}
+	dir, err := datasetsDir(*datasets)
+	if err != nil {
+		return err
 	}
 	p := def
 	p.Bands, p.Rows, p.Shingle, p.Threshold, p.LeadWords = *bands, *rows, *shingle, *threshold, *lead
@@ -45,9 +42,7 @@ func cmdEvalDedup(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	o := evaldedup.Options{Datasets: dir, Params: p, RSSLimit: *limit}
 	if !*quiet {
 		o.Progress = func(total int) {
-			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
-				progressbar.OptionSetDescription("eval dedup"), progressbar.OptionShowCount(),
-				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			bar = newBar(stderr, "eval dedup", int64(total))
 		}
 		o.Step = func() { _ = bar.Add(1) }
 	}

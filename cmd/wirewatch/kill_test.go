@@ -28,6 +28,7 @@ import (
 	"github.com/wirewatch/wirewatch/daemon"
 	"github.com/wirewatch/wirewatch/internal/feedtest"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/sources"
 )
@@ -42,6 +43,32 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v", err)
 	}
 	return bin
+}
+
+// startWirewatch starts `bin run --config cfgPath` and kills it when the
+// test ends; if the test failed, it logs the process's output under label,
+// only its last tail bytes when tail > 0.
+func startWirewatch(t *testing.T, bin, cfgPath, label string, tail int) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--config", cfgPath)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if !t.Failed() {
+			return
+		}
+		if tail > 0 {
+			t.Logf("%s output (last %d bytes):\n%s", label, tail, lastBytes(logs.String(), tail))
+		} else {
+			t.Logf("%s output:\n%s", label, logs.String())
+		}
+	})
+	return cmd
 }
 
 func freePort(t *testing.T) int {
@@ -189,44 +216,32 @@ feeds:
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startProc := func() *exec.Cmd {
-		cmd := exec.Command(bin, "run", "--config", cfgPath)
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			if t.Failed() {
-				t.Logf("daemon output:\n%s", logs.String())
-			}
-		})
-		return cmd
-	}
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	connect := func() jetstream.JetStream {
 		var nc *nats.Conn
-		waitUntil(t, 30*time.Second, "NATS up", func() bool {
+		testkit.WaitFor(t, 30*time.Second, "NATS up", func() (bool, string) {
 			var err error
 			nc, err = nats.Connect(url, nats.Timeout(time.Second))
-			return err == nil
+			if err != nil {
+				return false, fmt.Sprintf("connect %s: %v", url, err)
+			}
+			return true, ""
 		})
 		t.Cleanup(nc.Close)
 		js, _ := jetstream.New(nc)
 		return js
 	}
 
-	proc := startProc()
+	proc := startWirewatch(t, bin, cfgPath, "daemon", 0)
 	js := connect()
 	// Release more items as they are consumed, then kill -9 mid-stream.
-	waitUntil(t, 60*time.Second, "a quarter of the articles archived", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "a quarter of the articles archived", func() (bool, string) {
 		n := msgs(js, natsutil.StreamArticles)
-		if k := released.Load(); n >= uint64(k)*uint64(len(feeds))-10 && k < perFeed {
+		k := released.Load()
+		if n >= uint64(k)*uint64(len(feeds))-10 && k < perFeed {
 			reveal(int(k))
 		}
-		return n >= uint64(perFeed*len(feeds)/4)
+		return n >= uint64(perFeed*len(feeds)/4), fmt.Sprintf("%d articles archived, %d items per feed released", n, k)
 	})
 	killedAt := msgs(js, natsutil.StreamArticles)
 	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
@@ -237,10 +252,10 @@ feeds:
 	for k := int(released.Load()); k < perFeed; k += 20 {
 		reveal(k)
 	}
-	startProc()
+	startWirewatch(t, bin, cfgPath, "daemon", 0)
 	js = connect()
-	waitUntil(t, 90*time.Second, "every article archived and the pipeline idle", func() bool {
-		return msgs(js, natsutil.StreamArticles) == uint64(perFeed*len(feeds)) && idleConsumer(js)
+	testkit.WaitFor(t, 90*time.Second, "every article archived and the pipeline idle", func() (bool, string) {
+		return archivedAndIdle(js, uint64(perFeed*len(feeds)), false)
 	})
 	stored := alertsIn(t, js)
 	missing, extra, twice := exactlyOnce(want, stored)
@@ -259,29 +274,26 @@ feeds:
 	for _, a := range alertsIn(t, js) {
 		wantArticles[a.Article.ID] = true
 	}
-	missing = 0
-	deliveredAll := func() bool {
+	testkit.WaitFor(t, 90*time.Second, "every alerted article at the webhook", func() (bool, string) {
 		hookMu.Lock()
-		defer hookMu.Unlock()
-		missing = 0
+		missing := 0
 		for id := range wantArticles {
 			if byArticle[id] == 0 {
 				missing++
 			}
 		}
-		return missing == 0
-	}
-	for deadline := time.Now().Add(90 * time.Second); !deliveredAll(); time.Sleep(25 * time.Millisecond) { // polling interval
-		if time.Now().After(deadline) {
-			info := "no consumer info"
-			if c, err := js.Consumer(context.Background(), natsutil.StreamAlerts, "notify-desk"); err == nil {
-				if ci, err := c.Info(context.Background()); err == nil {
-					info = fmt.Sprintf("consumer notify-desk: pending %d, ack pending %d, redelivered %d, waiting %d", ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting)
-				}
-			}
-			t.Fatalf("timed out after 90s: %d of %d alerted articles never reached the webhook; %s", missing, len(wantArticles), info)
+		hookMu.Unlock()
+		if missing == 0 {
+			return true, ""
 		}
-	}
+		info := "no consumer info"
+		if c, err := js.Consumer(context.Background(), natsutil.StreamAlerts, "notify-desk"); err == nil {
+			if ci, err := c.Info(context.Background()); err == nil {
+				info = fmt.Sprintf("consumer notify-desk: pending %d, ack pending %d, redelivered %d, waiting %d", ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting)
+			}
+		}
+		return false, fmt.Sprintf("%d of %d alerted articles never reached the webhook; %s", missing, len(wantArticles), info)
+	})
 	hookMu.Lock()
 	repeats := 0
 	for _, n := range byDelivery {
@@ -358,15 +370,14 @@ func exactlyOnce(want map[string]bool, alerts []pipeline.Alert) (missing, extra,
 	return missing, extra, twice
 }
 
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(25 * time.Millisecond) // polling interval, not synchronisation
-	}
+// archivedAndIdle reports whether ARTICLES holds want messages (at least
+// want when atLeast) and the process consumer has nothing pending, and
+// what it saw.
+func archivedAndIdle(js jetstream.JetStream, want uint64, atLeast bool) (bool, string) {
+	n := msgs(js, natsutil.StreamArticles)
+	idle, state := consumerState(js)
+	ok := n == want || (atLeast && n > want)
+	return ok && idle, fmt.Sprintf("%d of %d articles archived; %s", n, want, state)
 }
 
 func msgs(js jetstream.JetStream, stream string) uint64 {
@@ -381,13 +392,19 @@ func msgs(js jetstream.JetStream, stream string) uint64 {
 	return info.State.Msgs
 }
 
-func idleConsumer(js jetstream.JetStream) bool {
+// consumerState reports whether the process consumer of INGEST has
+// nothing pending, and its counts.
+func consumerState(js jetstream.JetStream) (bool, string) {
 	c, err := js.Consumer(context.Background(), natsutil.StreamIngest, "process")
 	if err != nil {
-		return false
+		return false, fmt.Sprintf("consumer process: %v", err)
 	}
 	info, err := c.Info(context.Background())
-	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	if err != nil {
+		return false, fmt.Sprintf("consumer process: %v", err)
+	}
+	return info.NumPending == 0 && info.NumAckPending == 0,
+		fmt.Sprintf("consumer process: pending %d, ack pending %d", info.NumPending, info.NumAckPending)
 }
 
 func alertsIn(t *testing.T, js jetstream.JetStream) []pipeline.Alert {

@@ -8,11 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/wirewatch/wirewatch/daemon"
-	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/notify"
 )
@@ -42,22 +39,11 @@ func cmdNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(subs) == 0 {
 		return fmt.Errorf("%s has no subscriptions", *path)
 	}
-	target := *url
-	if target == "" {
-		target = cfg.NATS.URL
-	}
-	if target == "" {
-		target = "nats://" + cfg.NATS.Listen
-	}
-	nc, err := natsutil.Connect(daemon.ClientOptions(cfg, target, "wirewatch-notify", log))
+	nc, js, err := connectJetStream(cfg, *url, "wirewatch-notify", log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
 	if cfg.HTTP.Listen != "" {

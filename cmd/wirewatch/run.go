@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,8 @@ import (
 )
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	fs := newFlags("run", stderr)
 	path := fs.String("config", "wirewatch.yaml", "config file")
 	if err := parseFlags(fs, args); err != nil {
@@ -26,7 +29,11 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
+	// The forwarder stops before cmdRun returns: cancel, then wait.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() {
 		for {
 			select {
 			case <-ctx.Done():
@@ -38,7 +45,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 				}
 			}
 		}
-	}()
+	})
 	return daemon.Run(ctx, daemon.Options{
 		Config:   cfg,
 		Logger:   newLogger(cfg.Log, stderr),

@@ -29,7 +29,7 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	nc, js, err := connectJetStream(cfg, *url, "wirewatch-tail", stderr)
+	nc, js, err := connectJetStream(cfg, *url, "wirewatch-tail", stderrLogger(stderr))
 	if err != nil {
 		return err
 	}

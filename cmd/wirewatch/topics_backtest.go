@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +62,7 @@ func cmdTopicsBacktest(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 
-	nc, js, err := connectJetStream(cfg, *url, "wirewatch-backtest", stderr)
+	nc, js, err := connectJetStream(cfg, *url, "wirewatch-backtest", stderrLogger(stderr))
 	if err != nil {
 		return err
 	}
@@ -74,10 +73,8 @@ func cmdTopicsBacktest(ctx context.Context, args []string, stdout, stderr io.Wri
 	if isTerminalWriter(stderr) {
 		o.Progress = func(done, total int64) {
 			if bar == nil {
-				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr),
-					progressbar.OptionSetDescription("backtest "+*topic), progressbar.OptionShowCount(),
-					progressbar.OptionShowIts(), progressbar.OptionSetItsString("articles"),
-					progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+				bar = newBar(stderr, "backtest "+*topic, total,
+					progressbar.OptionShowIts(), progressbar.OptionSetItsString("articles"))
 			}
 			if total > bar.GetMax64() {
 				bar.ChangeMax64(total)
@@ -97,11 +94,7 @@ func cmdTopicsBacktest(ctx context.Context, args []string, stdout, stderr io.Wri
 		enc.SetEscapeHTML(false)
 		return enc.Encode(res)
 	}
-	mk := hlPlain
-	if !*noColor && isTerminalWriter(stdout) && os.Getenv("NO_COLOR") == "" {
-		mk = hlANSI
-	}
-	_, err = io.WriteString(stdout, formatBacktest(res, mk))
+	_, err = io.WriteString(stdout, formatBacktest(res, highlightMarks(stdout, *noColor)))
 	return err
 }
 

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
@@ -127,7 +126,7 @@ moves it.
 		if err != nil {
 			return err
 		}
-		nc, js, err := connectJetStream(cfg, *url, "wirewatch-label", stderr)
+		nc, js, err := connectJetStream(cfg, *url, "wirewatch-label", stderrLogger(stderr))
 		if err != nil {
 			return err
 		}
@@ -253,9 +252,7 @@ func fetchArchived(ctx context.Context, js jetstream.JetStream, want map[string]
 
 	var bar *progressbar.ProgressBar
 	if isTerminalWriter(stderr) {
-		bar = progressbar.NewOptions64(int64(info.State.Msgs), progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("searching the archive"), progressbar.OptionShowCount(),
-			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		bar = newBar(stderr, "searching the archive", int64(info.State.Msgs))
 		defer func() { _ = bar.Finish() }()
 	}
 	for read := int64(1); ; read++ {

@@ -17,10 +17,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/daemon"
-	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
-	"github.com/wirewatch/wirewatch/pipeline/classify"
-	"github.com/wirewatch/wirewatch/pipeline/ledger"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/topics"
 )
@@ -61,18 +58,13 @@ func cmdTopicsTest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	gaz, err := daemon.LoadGazetteer(cfg)
+	chain, err := daemon.OfflineChainFor(cfg, set, log)
 	if err != nil {
 		return err
 	}
-	m := metrics.NewUnregistered()
-	chain := pipeline.Chain(daemon.Stages(log, ledger.NewMemory(daemon.DedupRules(cfg), nil), classify.New(set, m, log), gaz, m, cfg))
 	fetcher := sources.NewFetcher(daemon.FetcherConfig(cfg))
 
-	mk := hlPlain
-	if !*noColor && isTerminalWriter(stdout) && os.Getenv("NO_COLOR") == "" {
-		mk = hlANSI
-	}
+	mk := highlightMarks(stdout, *noColor)
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	var failed error

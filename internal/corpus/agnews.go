@@ -25,6 +25,7 @@ var AGNewsLabels = []string{"World", "Sports", "Business", "Sci/Tech"}
 func ParseAGNewsCSV(r io.Reader) ([]Labeled, error) {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.FieldsPerRecord = 3
+	unescape := strings.NewReplacer(`\`, "\n")
 	var out []Labeled
 	for row := 1; ; row++ {
 		rec, err := cr.Read()
@@ -38,7 +39,6 @@ func ParseAGNewsCSV(r io.Reader) ([]Labeled, error) {
 		if err != nil || k < 1 || k > len(AGNewsLabels) {
 			return nil, fmt.Errorf("AG News row %d: class %q is not 1..%d", row, rec[0], len(AGNewsLabels))
 		}
-		unescape := strings.NewReplacer(`\`, "\n")
 		out = append(out, Labeled{
 			ID:    strconv.Itoa(row),
 			Label: AGNewsLabels[k-1],

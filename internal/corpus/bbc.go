@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 )
 
 // BBCNews is the folder of the BBC News dataset inside the datasets; its
@@ -15,7 +14,8 @@ const BBCNews = "bbc-news"
 // holding one document per file (first non-empty line the title, the rest
 // the body; UTF-8, or ISO 8859-1 when not valid UTF-8). Files whose names
 // start with "." are skipped, as are files directly in dir. The documents
-// come sorted by label, then file name; ID is label/file.
+// come sorted by label, then file name (os.ReadDir sorts); ID is
+// label/file.
 func ReadLabeledFolders(dir string) ([]Labeled, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -46,15 +46,6 @@ func ReadLabeledFolders(dir string) ([]Labeled, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no documents in label folders of %s: %w", dir, os.ErrNotExist)
 	}
-	slices.SortStableFunc(out, func(a, b Labeled) int {
-		if a.Label != b.Label {
-			if a.Label < b.Label {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
 	return out, nil
 }
 

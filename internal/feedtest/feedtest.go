@@ -1,5 +1,5 @@
 // Package feedtest serves RSS feeds from tests: items can be added while it
-// runs, conditional GET can be switched off, and failures injected.
+// runs, and conditional GET can be switched off.
 package feedtest
 
 import (
@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,13 +27,13 @@ type Server struct {
 	feeds map[string][]Item
 	// Conditional answers 304 to a matching If-None-Match (default true).
 	conditional bool
-	hits        map[string]int
-	status      map[string]int
+	requests    atomic.Int64
+	notModified atomic.Int64
 }
 
 // New starts a server; it is closed when the test ends (call Close).
 func New() *Server {
-	s := &Server{feeds: map[string][]Item{}, conditional: true, hits: map[string]int{}, status: map[string]int{}}
+	s := &Server{feeds: map[string][]Item{}, conditional: true}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -54,31 +55,19 @@ func (s *Server) SetConditional(on bool) {
 	s.conditional = on
 }
 
-// SetStatus makes path answer with status (0: serve normally).
-func (s *Server) SetStatus(path string, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status[path] = status
-}
+// Requests is how many requests the server received, on any path.
+func (s *Server) Requests() int64 { return s.requests.Load() }
 
-// Hits is how many requests path received.
-func (s *Server) Hits(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hits[path]
-}
+// NotModified is how many requests were answered 304 Not Modified.
+func (s *Server) NotModified() int64 { return s.notModified.Load() }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
 	s.mu.Lock()
-	s.hits[r.URL.Path]++
 	items, ok := s.feeds[r.URL.Path]
 	items = append([]Item(nil), items...)
-	conditional, status := s.conditional, s.status[r.URL.Path]
+	conditional := s.conditional
 	s.mu.Unlock()
-	if status != 0 {
-		http.Error(w, http.StatusText(status), status)
-		return
-	}
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -93,6 +82,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if conditional {
 		w.Header().Set("ETag", etag)
 		if r.Header.Get("If-None-Match") == etag {
+			s.notModified.Add(1)
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}

@@ -61,11 +61,12 @@ func WatchLimits(ctx context.Context, js jetstream.JetStream, w LimitWatch) erro
 		for _, name := range w.Streams {
 			cctx, cancel := context.WithTimeout(ctx, w.Interval)
 			s, err := js.Stream(cctx, name)
+			cancel()
 			var info *jetstream.StreamInfo
 			if err == nil {
-				info, err = s.Info(cctx)
+				// js.Stream fetched the info already.
+				info = s.CachedInfo()
 			}
-			cancel()
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Debug("stream state unavailable", "stream", name, "err", err)

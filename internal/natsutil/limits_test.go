@@ -1,7 +1,6 @@
 package natsutil
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wirewatch/wirewatch/internal/testkit"
 )
 
 type hits struct {
@@ -30,34 +31,6 @@ func (h *hits) get(k string) uint64 {
 	return h.n[k]
 }
 
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
-	}
-}
-
 // A stream over its MaxBytes and one past its MaxAge: each discard is
 // reported with its limit, and logged.
 func TestWatchLimits(t *testing.T) {
@@ -73,7 +46,7 @@ func TestWatchLimits(t *testing.T) {
 		}
 	}
 	h := &hits{n: map[string]uint64{}}
-	var logs lockedBuf
+	var logs testkit.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- WatchLimits(ctx, js, LimitWatch{
@@ -82,7 +55,7 @@ func TestWatchLimits(t *testing.T) {
 		})
 	}()
 	// Let the first check record the starting sequences.
-	waitUntil(t, "a first check", func() bool { return strings.Contains(logs.String(), "stream limits checked") })
+	testkit.WaitFor(t, 20*time.Second, "a first check", func() (bool, string) { return strings.Contains(logs.String(), "stream limits checked"), "" })
 	payload := []byte(strings.Repeat("x", 1000))
 	for i := range 5 {
 		if _, err := js.Publish(ctx, fmt.Sprintf("short.%d", i), payload); err != nil {
@@ -94,8 +67,8 @@ func TestWatchLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "SMALL's max_bytes discards counted", func() bool { return h.get("SMALL/max_bytes") >= 80 })
-	waitUntil(t, "SHORT's max_age discards counted", func() bool { return h.get("SHORT/max_age") == 5 })
+	testkit.WaitFor(t, 20*time.Second, "SMALL's max_bytes discards counted", func() (bool, string) { return h.get("SMALL/max_bytes") >= 80, "" })
+	testkit.WaitFor(t, 20*time.Second, "SHORT's max_age discards counted", func() (bool, string) { return h.get("SHORT/max_age") == 5, "" })
 	if h.get("SMALL/max_age") != 0 || h.get("SHORT/max_bytes") != 0 {
 		t.Errorf("wrong limit named: %v", h.n)
 	}

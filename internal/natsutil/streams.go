@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -163,3 +164,17 @@ func EnsureResources(ctx context.Context, js jetstream.JetStream, l Limits) (*Re
 
 // IsNotFound reports whether err is a JetStream "key not found".
 func IsNotFound(err error) bool { return errors.Is(err, jetstream.ErrKeyNotFound) }
+
+// Token makes s a valid subject token or KV key token: letters, digits,
+// - and _ are kept, anything else becomes _, and "" becomes "_".
+func Token(s string) string {
+	if s == "" {
+		return "_"
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}

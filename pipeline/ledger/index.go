@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/internal/hash64"
+	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/dedup"
 	"github.com/wirewatch/wirewatch/pipeline/story"
@@ -398,7 +399,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		}
 	}
 	if e.story == nil {
-		e.story = &storyState{id: story.Token(r.Article), first: now}
+		e.story = &storyState{id: natsutil.Token(r.Article), first: now}
 		e.newStory = true
 	}
 	for i, o := range owners {

@@ -13,6 +13,7 @@ import (
 	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/internal/cputime"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 	"github.com/wirewatch/wirewatch/pipeline/classify"
@@ -85,13 +86,18 @@ func BenchmarkPipelineWithoutDedup(b *testing.B) {
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- runner.Run(rctx) }()
-	for {
-		info, err := cons.Info(ctx)
-		if err == nil && info.AckFloor.Stream >= stored {
-			break
+	testkit.WaitFor(b, 5*time.Minute, "the pipeline to ack what INGEST stored", func() (bool, string) {
+		select {
+		case err := <-done:
+			b.Fatalf("runner stopped: %v", err)
+		default:
 		}
-		time.Sleep(2 * time.Millisecond) // polling interval, not synchronisation
-	}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return info.AckFloor.Stream >= stored, fmt.Sprintf("acked %d of %d", info.AckFloor.Stream, stored)
+	})
 	b.StopTimer()
 	cpu := cputime.Process() - cpu0
 	stop()

@@ -13,12 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wirewatch/wirewatch/internal/natsutil"
+	"github.com/wirewatch/wirewatch/internal/textcut"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
@@ -81,12 +81,12 @@ func (s *Sink) Name() string { return "sink" }
 func (s *Sink) Process(ctx context.Context, a *pipeline.Article) error {
 	archived := *a
 	archived.Content = "" // the archive keeps the normalised text
-	archived.Text = truncate(archived.Text, s.cfg.MaxArchivedText)
+	archived.Text = textcut.Ellipsize(archived.Text, s.cfg.MaxArchivedText)
 	body, err := json.Marshal(&archived)
 	if err != nil {
 		return pipeline.Permanent("encode", fmt.Errorf("encode article %s: %w", a.ID, err))
 	}
-	outs := []*nats.Msg{{Subject: natsutil.SubjectArticle + "." + token(a.FeedKey), Data: body, Header: msgID("article:" + a.ID)}}
+	outs := []*nats.Msg{{Subject: natsutil.SubjectArticle + "." + natsutil.Token(a.FeedKey), Data: body, Header: msgID("article:" + a.ID)}}
 	var topics []string
 	for _, t := range a.Topics {
 		topics = append(topics, t.Name)
@@ -160,7 +160,7 @@ func (s *Sink) storyAlert(ctx context.Context, a *pipeline.Article, al *pipeline
 	if ref.Breaking {
 		al.Severity = "high"
 	}
-	key := "salert." + token(ref.ID) + "." + token(al.Topic)
+	key := "salert." + natsutil.Token(ref.ID) + "." + natsutil.Token(al.Topic)
 	mine := a.ID + " " + strconv.Itoa(ref.Sources)
 	var owner string
 	var err error
@@ -219,7 +219,7 @@ func Build(a *pipeline.Article, t pipeline.TopicMatch, topics []string, severity
 		Article: pipeline.AlertArticle{
 			ID: a.ID, URL: link(a), Title: a.Title, Feed: a.Feed, Group: a.Group,
 			Published: a.Published, Fetched: a.Fetched, Language: a.Language,
-			Summary: truncate(a.Text, 400), Entities: a.Entities,
+			Summary: textcut.Ellipsize(a.Text, 400), Entities: a.Entities,
 		},
 	}
 }
@@ -235,31 +235,5 @@ func link(a *pipeline.Article) string {
 
 // Subject is the alert subject for a topic and severity.
 func Subject(topic, severity string) string {
-	return natsutil.SubjectAlert + "." + token(topic) + "." + severity
-}
-
-// token makes s safe as one subject token.
-func token(s string) string {
-	if s == "" {
-		return "_"
-	}
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			return r
-		}
-		return '_'
-	}, s)
-}
-
-// truncate cuts s to at most n bytes on a rune boundary, with an ellipsis.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return natsutil.SubjectAlert + "." + natsutil.Token(topic) + "." + severity
 }

@@ -95,13 +95,3 @@ func (c Config) Same(mine, theirs string) bool {
 	_, same := p.Verdict(mine, theirs)
 	return same
 }
-
-// Token makes an article id a story id (ids are hex in the daemon).
-func Token(id string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
-			return r
-		}
-		return '_'
-	}, id)
-}

@@ -35,9 +35,3 @@ func TestSame(t *testing.T) {
 		t.Error("a headline of stop words has a sketch")
 	}
 }
-
-func TestToken(t *testing.T) {
-	if got := Token("a.b c/d-e_f9"); got != "a_b_c_d-e_f9" {
-		t.Errorf("Token = %q", got)
-	}
-}
