@@ -184,7 +184,7 @@ func hostOf(raw string) string {
 
 // Run polls feeds until ctx is done. It reads the stored state first, so a
 // restart honours each feed's NextPoll; feeds overdue at start are spread
-// over their interval (feeds never polled are due at once). Every
+// (initialNext; feeds never polled are due at once). Every
 // goroutine it starts has stopped when it returns. It returns an error only
 // when the state cannot be read at start, or when called twice at once.
 func (p *Poller) Run(ctx context.Context) error {
@@ -358,7 +358,14 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 }
 
-// initialNext is when a feed is first polled after start.
+// initialNext is when a feed is first polled after start. A feed never
+// polled is due at once; a feed not due yet keeps its NextPoll. A feed that
+// became due while nobody polled it (the daemon was down, or the feed was
+// just handed to this member at a join) is spread over as long as it has
+// been overdue, at most its interval: after a downtime the backlog is
+// caught up at about the normal poll rate instead of all at once, and a
+// feed overdue by a moment (a hand-over) is polled within a moment, not
+// up to a whole interval later.
 func initialNext(e *entry, now time.Time) time.Time {
 	st := e.state
 	switch {
@@ -367,9 +374,13 @@ func initialNext(e *entry, now time.Time) time.Time {
 	case st.NextPoll.After(now):
 		return st.NextPoll
 	}
-	spread := st.Interval
+	interval := st.Interval
+	if interval <= 0 {
+		interval, _, _ = e.feed.intervals()
+	}
+	spread := min(now.Sub(st.NextPoll), interval)
 	if spread <= 0 {
-		spread, _, _ = e.feed.intervals()
+		return now
 	}
 	return now.Add(rand.N(spread))
 }

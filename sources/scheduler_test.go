@@ -555,6 +555,7 @@ func TestInitialNext(t *testing.T) {
 	if got := initialNext(&entry{feed: f, state: State{LastPoll: now.Add(-time.Minute), NextPoll: future}}, now); !got.Equal(future) {
 		t.Errorf("future NextPoll not honoured: %v", got)
 	}
+	// Overdue by 30 minutes, interval 20: spread over the interval.
 	distinct := map[time.Time]bool{}
 	for range 50 {
 		e := &entry{feed: f, state: State{LastPoll: now.Add(-time.Hour), NextPoll: now.Add(-30 * time.Minute), Interval: 20 * time.Minute}}
@@ -566,6 +567,20 @@ func TestInitialNext(t *testing.T) {
 	}
 	if len(distinct) < 40 {
 		t.Errorf("overdue feeds not spread: %d distinct times of 50", len(distinct))
+	}
+	// Overdue by 2 seconds (handed over at a join): within 2 seconds, not
+	// up to an interval later.
+	late := time.Duration(0)
+	for range 50 {
+		e := &entry{feed: f, state: State{LastPoll: now.Add(-20 * time.Minute), NextPoll: now.Add(-2 * time.Second), Interval: 20 * time.Minute}}
+		late = max(late, initialNext(e, now).Sub(now))
+	}
+	if late >= 2*time.Second {
+		t.Errorf("feed overdue by 2s scheduled %v later, want < 2s", late)
+	}
+	// Due exactly now: now.
+	if got := initialNext(&entry{feed: f, state: State{LastPoll: now.Add(-time.Minute), NextPoll: now}}, now); !got.Equal(now) {
+		t.Errorf("feed due now scheduled at %v", got)
 	}
 }
 
