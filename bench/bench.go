@@ -255,7 +255,7 @@ func oneHop(ctx context.Context, dir string, payloads [][]byte, n int, progress 
 // runDaemon starts the real daemon (no feeds; articles are published to
 // INGEST directly, as the poller would) and measures the replay and the
 // latency run against it.
-func runDaemon(ctx context.Context, o Options, res *Result) error {
+func runDaemon(ctx context.Context, o Options, res *Result) (err error) {
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(o.Dir, "daemon")
 	cfg.NATS.Listen = "127.0.0.1:0"
@@ -264,21 +264,16 @@ func runDaemon(ctx context.Context, o Options, res *Result) error {
 		cfg.Pipeline.Workers = o.Workers
 	}
 	reg := prometheus.NewRegistry()
-	dctx, stop := context.WithCancel(ctx)
-	defer stop()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(dctx, daemon.Options{Config: &cfg, Logger: o.Logger, Registry: reg, OnReady: func(u string) { ready <- u }})
-	}()
-	var url string
-	select {
-	case url = <-ready:
-	case err := <-done:
+	d, err := daemon.Start(ctx, daemon.Options{Config: &cfg, Logger: o.Logger, Registry: reg}, 0)
+	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
-	defer func() { stop(); <-done }()
-	nc, err := nats.Connect(url)
+	defer func() {
+		if stopErr := d.Stop(0); stopErr != nil {
+			err = errors.Join(err, fmt.Errorf("daemon: %w", stopErr))
+		}
+	}()
+	nc, err := nats.Connect(d.NATSURL)
 	if err != nil {
 		return err
 	}

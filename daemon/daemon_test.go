@@ -53,26 +53,15 @@ type running struct {
 // start runs the daemon until the test ends or stop is called.
 func start(t *testing.T, cfg *config.Config) *running {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
 	reg := prometheus.NewRegistry()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Config: cfg, Logger: logger, Registry: reg, OnReady: func(u string) { ready <- u }})
-	}()
-	var url string
-	select {
-	case url = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("daemon stopped before ready: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("daemon not ready in 30s")
-	}
-	nc, err := nats.Connect(url)
+	d, err := daemon.Start(context.Background(), daemon.Options{Config: cfg, Logger: logger, Registry: reg}, 30*time.Second)
 	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(d.NATSURL)
+	if err != nil {
+		_ = d.Stop(30 * time.Second)
 		t.Fatal(err)
 	}
 	js, _ := jetstream.New(nc)
@@ -83,18 +72,12 @@ func start(t *testing.T, cfg *config.Config) *running {
 		}
 		stopped = true
 		nc.Close()
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("daemon returned %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("daemon did not stop within 30s")
+		if err := d.Stop(30 * time.Second); err != nil {
+			t.Errorf("daemon: %v", err)
 		}
 	}
 	t.Cleanup(stop)
-	return &running{natsURL: url, reg: reg, js: js, stop: stop}
+	return &running{natsURL: d.NATSURL, reg: reg, js: js, stop: stop}
 }
 
 type testWriter struct{ t *testing.T }

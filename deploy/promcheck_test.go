@@ -208,35 +208,17 @@ func freeAddr(t *testing.T) string {
 
 func startDaemon(t *testing.T, cfg *config.Config, reg *prometheus.Registry) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Config: cfg, Logger: logger, Registry: reg, OnReady: func(u string) { ready <- u }})
-	}()
-	var u string
-	select {
-	case u = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("daemon stopped before ready: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("daemon not ready in 30s")
+	d, err := daemon.Start(context.Background(), daemon.Options{Config: cfg, Logger: logger, Registry: reg}, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("daemon returned %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("daemon did not stop within 30s")
+		if err := d.Stop(30 * time.Second); err != nil {
+			t.Errorf("daemon: %v", err)
 		}
 	})
-	return u
+	return d.NATSURL
 }
 
 type promServer struct {

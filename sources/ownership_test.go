@@ -3,6 +3,7 @@ package sources
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -79,9 +80,15 @@ func TestPollersShareFeeds(t *testing.T) {
 		feeds = append(feeds, Feed{URL: fmt.Sprintf("%s/f%03d", srv.URL, i), Interval: interval, MinInterval: interval, MaxInterval: interval})
 	}
 
+	// Every member's log: a "members changed" after everyone saw everyone
+	// is a heartbeat that lapsed (a loaded -race run can stall a member
+	// for longer than 3 heartbeats); the others then rightly take its
+	// feeds for a while, and the spread of that stretch is not even.
+	var memberLog testkit.SyncBuffer
+	changes := func() int { return strings.Count(memberLog.String(), "members changed") }
 	join := func(id string) (*Membership, *member) {
 		t.Helper()
-		m, err := Join(ctx, MembershipConfig{KV: mkv, ID: id, Heartbeat: heartbeat})
+		m, err := Join(ctx, MembershipConfig{KV: mkv, ID: id, Heartbeat: heartbeat, Logger: slog.New(slog.NewTextHandler(&memberLog, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +138,7 @@ func TestPollersShareFeeds(t *testing.T) {
 	mb, b := join("b")
 	mc, c := join("c")
 	allSee(3, ma, mb, mc)
-	t0 := time.Now()
+	t0, changes0 := time.Now(), changes()
 	for _, x := range []struct {
 		m  *Membership
 		mb *member
@@ -152,6 +159,10 @@ func TestPollersShareFeeds(t *testing.T) {
 	perMember := countBy(farm.snapshot(), t0.Add(interval), t1)
 	t.Logf("polls per member, 3 members, 2 intervals: %v", perMember)
 	for _, id := range []string{"a", "b", "c"} {
+		if n := changes() - changes0; n > 0 {
+			t.Logf("not checking the spread: %d member-list changes (lapsed heartbeats) while 3 members polled", n)
+			break
+		}
 		// 200 feeds × 2 intervals / 3 members ≈ 133 each.
 		if n := perMember[id]; n < 80 || n > 190 {
 			t.Errorf("member %s polled %d times in 2 intervals, want about 133 (spread %v)", id, n, perMember)
@@ -170,7 +181,7 @@ func TestPollersShareFeeds(t *testing.T) {
 	md, d := join("d")
 	defer func() { d.cancel(); <-d.done }()
 	allSee(3, ma, mb, md)
-	joined := time.Now()
+	joined, changes3 := time.Now(), changes()
 	start(md, d)
 	sleepUntil(joined.Add(3 * interval))
 	end := time.Now()
@@ -178,7 +189,9 @@ func TestPollersShareFeeds(t *testing.T) {
 	polls := farm.snapshot()
 	afterJoin := countBy(polls, joined.Add(interval), end)
 	t.Logf("polls per member after d joined: %v", afterJoin)
-	if n := afterJoin["d"]; n < 80 {
+	if lapses := changes() - changes3; lapses > 0 {
+		t.Logf("not checking d's share: %d member-list changes (lapsed heartbeats) after d joined", lapses)
+	} else if n := afterJoin["d"]; n < 80 {
 		t.Errorf("d polled %d times in 2 intervals after joining, want about 133 (%v)", n, afterJoin)
 	}
 	if n := countBy(polls, crash.Add(interval), end)["c"]; n != 0 {

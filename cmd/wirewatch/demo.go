@@ -78,37 +78,38 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stderr, "wirewatch demo: %d sample feeds at %s, a new item every %v; alerts below. Ctrl-C stops.\n\n",
 		len(cfg.Feeds), base, *every)
 
-	ready := make(chan string, 1)
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	wg.Go(func() {
-		done <- daemon.Run(runCtx, daemon.Options{
-			Config: &cfg, Logger: log, Registry: prometheus.NewRegistry(),
-			OnReady: func(u string) { ready <- u },
-		})
-	})
-	var url string
-	select {
-	case url = <-ready:
-	case err := <-done:
+	// No ready timeout: Ctrl-C (ctx) ends a slow start, as a clean stop.
+	d, err := daemon.Start(ctx, daemon.Options{Config: &cfg, Logger: log, Registry: prometheus.NewRegistry()}, 0)
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "\nwirewatch demo: stopped")
+			return nil
+		}
 		return err
 	}
-	nc, err := natsutil.Connect(natsutil.ClientOptions{URL: url, Name: "wirewatch-demo", Logger: log})
+	nc, err := natsutil.Connect(natsutil.ClientOptions{URL: d.NATSURL, Name: "wirewatch-demo", Logger: log})
 	if err != nil {
-		cancel()
-		return errors.Join(err, <-done)
+		return errors.Join(err, d.Stop(0))
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		cancel()
-		return errors.Join(err, <-done)
+		return errors.Join(err, d.Stop(0))
 	}
-	followErr := tail.Follow(runCtx, js, tail.Options{All: true, JSON: *asJSON}, stdout)
+	// The printer follows until Ctrl-C, or until the daemon stops on its
+	// own (a component failed), when its error is what the user sees.
+	followCtx, stopFollow := context.WithCancel(ctx)
+	wg.Go(func() {
+		select {
+		case <-d.Done():
+		case <-followCtx.Done():
+		}
+		stopFollow()
+	})
+	followErr := tail.Follow(followCtx, js, tail.Options{All: true, JSON: *asJSON}, stdout)
+	stopFollow()
 	nc.Close() // before the embedded server goes, so it is not a disconnect
-	cancel()
-	runErr := <-done
+	runErr := d.Stop(0)
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "\nwirewatch demo: stopped")
 	}

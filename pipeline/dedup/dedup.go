@@ -29,10 +29,10 @@ type Identity struct {
 	Exact []Fingerprint
 	// Lead then Bands are the near-duplicate candidate keys (Lead 0:
 	// none); Entry is the signature entry candidates are verified
-	// against ("" when the text is too short to sketch).
+	// against (empty when the text is too short to sketch).
 	Lead  uint64
 	Bands []uint64
-	Entry string
+	Entry []byte
 }
 
 // Words are an article's folded words, computed once for every
@@ -84,7 +84,7 @@ func (p Params) Identify(a *pipeline.Article, w Words, near bool) Identity {
 // mostly contained in the longer (then the similarity is the
 // containment). It is symmetric, so whichever of two racing copies checks
 // the other reaches the same verdict.
-func (p Params) Verdict(mine, theirs string) (similarity float64, dup bool) {
+func (p Params) Verdict(mine, theirs []byte) (similarity float64, dup bool) {
 	p = p.withDefaults()
 	sigA, leadA, okA := decodeEntry(mine)
 	sigB, leadB, okB := decodeEntry(theirs)
@@ -113,33 +113,33 @@ const entryVersion = 2
 // encodeEntry is the stored value of an article's signature: a version
 // byte, the lead hash (8 bytes), the content hash (8 bytes, 0 when the
 // content has a key of its own) then the compact signature.
-func encodeEntry(sk Sketch) string { return encodeEntryContent(sk, 0) }
+func encodeEntry(sk Sketch) []byte { return encodeEntryContent(sk, 0) }
 
-func encodeEntryContent(sk Sketch, content uint64) string {
+func encodeEntryContent(sk Sketch, content uint64) []byte {
 	b := make([]byte, 0, 17+4+2*len(sk.Sig))
 	b = append(b, entryVersion)
 	b = binary.LittleEndian.AppendUint64(b, sk.Lead)
 	b = binary.LittleEndian.AppendUint64(b, content)
-	return string(sk.AppendCompact(b))
+	return sk.AppendCompact(b)
 }
 
-func decodeEntry(v string) (sig []byte, lead uint64, ok bool) {
+func decodeEntry(v []byte) (sig []byte, lead uint64, ok bool) {
 	if len(v) < 17+6 || v[0] != entryVersion {
 		return nil, 0, false
 	}
-	return []byte(v[17:]), binary.LittleEndian.Uint64([]byte(v[1:9])), true
+	return v[17:], binary.LittleEndian.Uint64(v[1:9]), true
 }
 
 // EntryContent is the content hash an entry carries (0: none).
-func EntryContent(v string) uint64 {
+func EntryContent(v []byte) uint64 {
 	if len(v) < 17 || v[0] != entryVersion {
 		return 0
 	}
-	return binary.LittleEndian.Uint64([]byte(v[9:17]))
+	return binary.LittleEndian.Uint64(v[9:17])
 }
 
 // EncodeEntry exposes the stored form of a sketch (for the evaluation).
-func EncodeEntry(sk Sketch) string { return encodeEntry(sk) }
+func EncodeEntry(sk Sketch) []byte { return encodeEntry(sk) }
 
 // Fingerprint is one identity of an article.
 type Fingerprint struct {

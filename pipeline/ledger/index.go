@@ -79,6 +79,9 @@ type segment struct {
 	first, last int64  // ledger times of the first and last entry
 	base        uint64 // the entry number of entries[0]
 	entries     []entry
+	// data holds the entries' ids, feeds and signatures back to back
+	// (entry.off): one allocation a segment, not four an entry.
+	data []byte
 }
 
 // table is a read-only map of slots (uniform 64-bit hashes) to entry
@@ -138,25 +141,43 @@ func (t *table) get(k uint64) (uint32, bool) {
 }
 
 // entry is one applied record: what later records compare with, and the
-// verdict it got.
+// verdict it got. Its id, feed and signatures are in its segment's data.
 type entry struct {
-	seq      uint64
-	time     int64
-	id       string
-	nearSig  string
-	storySig string
+	seq  uint64
+	time int64
+	seg  *segment
+	off  uint32 // where id, feed, near then story signature start in seg.data
+	// The lengths of id, feed, near and story signature.
+	idLen, feedLen, nearLen, storyLen uint16
 	// Verdict.
-	dupOf     string
-	dupKind   Kind
-	dupSim    float32
+	dupOf string
+	// story is the entry's story, nil while it is a story of this entry
+	// alone (most are: its state is then the entry's own fields, and is
+	// made when a second article joins, by storyOf).
 	story     *storyState
 	sources   int32 // the story's sources when this entry was applied
+	dupSim    float32
+	dupKind   Kind
 	breaking  bool
 	newStory  bool
 	added     bool
 	repeat    bool
 	hasStory  bool
 	duplicate bool
+}
+
+// The entry's id, feed and signatures, views of its segment's data.
+func (e *entry) field(from, n int) []byte {
+	at := int(e.off) + from
+	return e.seg.data[at : at+n : at+n]
+}
+func (e *entry) id() []byte   { return e.field(0, int(e.idLen)) }
+func (e *entry) feed() []byte { return e.field(int(e.idLen), int(e.feedLen)) }
+func (e *entry) nearSig() []byte {
+	return e.field(int(e.idLen)+int(e.feedLen), int(e.nearLen))
+}
+func (e *entry) storySig() []byte {
+	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen), int(e.storyLen))
 }
 
 // storyState is a story: its id, when it was first seen, its sources.
@@ -318,7 +339,8 @@ func (x *Index) resolve(v uint32) *entry {
 func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	seg := x.segment(now)
 	self := uint32(len(seg.entries))
-	seg.entries = append(seg.entries, entry{seq: seq, time: now, id: r.Article})
+	seg.entries = append(seg.entries, entry{seq: seq, time: now, seg: seg, off: uint32(len(seg.data)), idLen: uint16(len(r.Article))})
+	seg.data = append(seg.data, r.Article...)
 	e := &seg.entries[self]
 	x.entries++
 	x.next++
@@ -326,12 +348,14 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	// A record of an article already in the ledger (a redelivery after
 	// the stream's duplicate window) gets the verdict it got then.
 	idSlot := slot(slotID, hash64.String(r.Article))
-	if prev := x.owner(idSlot, now); prev != nil && prev.id == r.Article {
+	if prev := x.owner(idSlot, now); prev != nil && string(prev.id()) == r.Article {
 		e.copyVerdict(prev)
 		return e
 	}
 	x.cur[idSlot] = self
-	e.nearSig, e.storySig = string(r.NearSig), string(r.StorySig)
+	// Record limits (maxString, maxSig) keep every length in 16 bits.
+	e.feedLen, e.nearLen, e.storyLen = uint16(len(r.Feed)), uint16(len(r.NearSig)), uint16(len(r.StorySig))
+	seg.data = append(append(append(seg.data, r.Feed...), r.NearSig...), r.StorySig...)
 
 	// Duplicates: the first exact key owned by an earlier article decides;
 	// a near key's owner must have a similar signature.
@@ -353,12 +377,12 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			continue
 		}
 		checked = append(checked, o)
-		if o.nearSig == "" || e.nearSig == "" {
+		if o.nearLen == 0 || e.nearLen == 0 {
 			continue
 		}
-		if sim, dup := x.rules.Near.Verdict(e.nearSig, o.nearSig); dup {
+		if sim, dup := x.rules.Near.Verdict(e.nearSig(), o.nearSig()); dup {
 			kind := KindNear
-			if c := dedup.EntryContent(e.nearSig); c != 0 && c == dedup.EntryContent(o.nearSig) {
+			if c := dedup.EntryContent(e.nearSig()); c != 0 && c == dedup.EntryContent(o.nearSig()) {
 				kind, sim = KindContent, 1
 			}
 			e.markDuplicate(o, kind, float32(sim))
@@ -376,7 +400,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 
 	// Stories: join the story of the first band owner telling the same
 	// story, else start one; a member takes over the story's keys.
-	if len(r.StoryKeys) == 0 || e.storySig == "" {
+	if len(r.StoryKeys) == 0 || e.storyLen == 0 {
 		return e
 	}
 	e.hasStory = true
@@ -390,17 +414,19 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			x.cur[s] = self
 			continue
 		}
-		if e.story != nil || o.story == nil || slices.Contains(checked, o) {
+		if e.story != nil || !o.hasStory || slices.Contains(checked, o) {
 			continue
 		}
 		checked = append(checked, o)
-		if x.rules.Story.Same(e.storySig, o.storySig) {
-			e.story = o.story
+		if x.rules.Story.Same(e.storySig(), o.storySig()) {
+			e.story = o.storyOf()
 		}
 	}
 	if e.story == nil {
-		e.story = &storyState{id: natsutil.Token(r.Article), first: now}
-		e.newStory = true
+		// A story of its own: its state is made when a second joins.
+		e.newStory, e.added, e.sources = true, true, 1
+		e.breaking = 1 >= x.rules.Story.BreakingSources
+		return e
 	}
 	for i, o := range owners {
 		if o != nil && o != e && o.story == e.story {
@@ -409,6 +435,17 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	}
 	x.join(e, r.Feed, now)
 	return e
+}
+
+// storyOf is the state of the story e started or joined, made now if e
+// started it and no other article joined it yet.
+func (e *entry) storyOf() *storyState {
+	if e.story == nil {
+		feed := string(e.feed())
+		e.story = &storyState{id: natsutil.Token(string(e.id())), first: e.time, count: 1,
+			sources: []storySource{{feed: feed, joined: e.time}}}
+	}
+	return e.story
 }
 
 // join adds feed to e's story unless it carried the story already, and
@@ -494,7 +531,8 @@ func (x *Index) seal() {
 	}
 	t.index()
 	x.old, x.cur = t, map[uint64]uint32{}
-	newest.entries = append(make([]entry, 0, len(newest.entries)), newest.entries...)
+	newest.entries = slices.Clip(slices.Clone(newest.entries))
+	newest.data = slices.Clip(slices.Clone(newest.data))
 }
 
 func (e *entry) markDuplicate(o *entry, kind Kind, sim float32) {
@@ -507,13 +545,19 @@ func (e *entry) root() string {
 	if e.duplicate {
 		return e.dupOf
 	}
-	return e.id
+	return string(e.id())
 }
 
+// copyVerdict gives e, a repeat of prev's article, prev's verdict. A
+// repeat owns no keys, so no later article meets it.
 func (e *entry) copyVerdict(prev *entry) {
-	seq, t, id := e.seq, e.time, e.id
+	if prev.hasStory {
+		prev.storyOf() // its first-seen time is prev's, not e's
+	}
+	seq, t, seg, off, idLen := e.seq, e.time, e.seg, e.off, e.idLen
 	*e = *prev
-	e.seq, e.time, e.id = seq, t, id
+	e.seq, e.time, e.seg, e.off, e.idLen = seq, t, seg, off, idLen
+	e.feedLen, e.nearLen, e.storyLen = 0, 0, 0
 	e.repeat = true
 }
 
@@ -522,8 +566,14 @@ func (e *entry) result() Result {
 	if e.duplicate {
 		r.Duplicate = &pipeline.Duplicate{Of: e.dupOf, Kind: e.dupKind.String(), Similarity: round3(float64(e.dupSim))}
 	}
-	if e.hasStory && e.story != nil {
-		r.Story = &pipeline.StoryRef{ID: e.story.id, FirstSeen: time.Unix(0, e.story.first).UTC(), Sources: int(e.sources), Breaking: e.breaking}
+	if e.hasStory {
+		id, first := "", e.time
+		if e.story != nil {
+			id, first = e.story.id, e.story.first
+		} else {
+			id = natsutil.Token(string(e.id()))
+		}
+		r.Story = &pipeline.StoryRef{ID: id, FirstSeen: time.Unix(0, first).UTC(), Sources: int(e.sources), Breaking: e.breaking}
 	}
 	r.NewStory, r.Added, r.Repeat = e.newStory, e.added, e.repeat
 	return r

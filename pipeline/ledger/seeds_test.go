@@ -47,7 +47,7 @@ func TestSeedsAreDistinct(t *testing.T) {
 		}
 	}
 	p := dedup.DefaultParams()
-	entry := func(a *pipeline.Article) string {
+	entry := func(a *pipeline.Article) []byte {
 		sk, ok := p.SketchWords(p.Words(a.Title, a.Text))
 		if !ok {
 			t.Fatalf("%s: too short to index", a.ID)

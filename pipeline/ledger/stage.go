@@ -35,7 +35,7 @@ func (s *Stage) Name() string { return "dedup" }
 func (s *Stage) Record(a *pipeline.Article) *Record {
 	w := dedup.WordsOf(a)
 	id := s.rules.Near.Identify(a, w, s.near)
-	r := &Record{Article: a.ID, Feed: a.FeedKey, NearSig: []byte(id.Entry)}
+	r := &Record{Article: a.ID, Feed: a.FeedKey, NearSig: id.Entry}
 	if r.Feed == "" {
 		r.Feed = a.Feed
 	}
@@ -49,7 +49,7 @@ func (s *Stage) Record(a *pipeline.Article) *Record {
 		r.Keys = append(r.Keys, Key{Kind: KindNear, Hash: h})
 	}
 	if bands, sig, ok := s.rules.Story.Sketch(w); ok {
-		r.StoryKeys, r.StorySig = bands, []byte(sig)
+		r.StoryKeys, r.StorySig = bands, sig
 	}
 	return r
 }

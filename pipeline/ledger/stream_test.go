@@ -81,7 +81,7 @@ func TestReplayAgrees(t *testing.T) {
 	for _, s := range live.Index().segs {
 		for _, e := range s.entries {
 			positions = append(positions, e.seq)
-			posOf[e.id] = e.seq
+			posOf[string(e.id())] = e.seq
 		}
 	}
 	live.Index().mu.Unlock()

@@ -80,16 +80,16 @@ func (c Config) Words(w dedup.Words) []string {
 // Sketch returns the story band hashes and signature entry of an article
 // with folded words w; ok is false when the headline and lead have too
 // few content words.
-func (c Config) Sketch(w dedup.Words) (bands []uint64, sig string, ok bool) {
+func (c Config) Sketch(w dedup.Words) (bands []uint64, sig []byte, ok bool) {
 	sk, ok := params.SketchWords(c.Words(w))
 	if !ok {
-		return nil, "", false
+		return nil, nil, false
 	}
 	return sk.Bands, dedup.EncodeEntry(sk), true
 }
 
 // Same reports whether two story signature entries tell the same story.
-func (c Config) Same(mine, theirs string) bool {
+func (c Config) Same(mine, theirs []byte) bool {
 	p := params
 	p.Threshold = c.WithDefaults().Threshold
 	_, same := p.Verdict(mine, theirs)

@@ -14,7 +14,7 @@ const event = "Flooding in Valencia forced the evacuation of 4000 residents on T
 // sketch.
 func TestSame(t *testing.T) {
 	var c Config
-	sketch := func(title, text string) string {
+	sketch := func(title, text string) []byte {
 		t.Helper()
 		_, sig, ok := c.Sketch(dedup.WordsOf(&pipeline.Article{Title: title, Text: text}))
 		if !ok {
