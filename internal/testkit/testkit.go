@@ -5,6 +5,9 @@ package testkit
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,4 +48,47 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool
 		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
 	}
 	t.Fatalf("timed out after %v waiting for %s (last: %s)", timeout, what, last)
+}
+
+// Golden compares got with the golden file at path, or rewrites the file
+// with got when update is set (a test's -update flag): the change is then
+// reviewed in the diff. A difference is reported with the first lines
+// that differ.
+func Golden(t testing.TB, path, got string, update bool) {
+	t.Helper()
+	if update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the output (run go test -run %s -update only if the change is intended, and review the diff):\n%s",
+			path, t.Name(), diffLines(string(want), got))
+	}
+}
+
+// diffLines shows the first lines that differ.
+func diffLines(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n  want %s\n  got  %s\n", i+1, wl, gl)
+			shown++
+		}
+	}
+	return b.String()
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -50,19 +52,7 @@ func TestGolden(t *testing.T) {
 			fmt.Fprintf(&b, "  = %d per %v; window of %s starts %s\n", r.N, r.Per, instants[3].Format(time.RFC3339), r.Window(instants[3]).Format(time.RFC3339))
 		}
 	}
-	golden := filepath.Join("testdata", "parse.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("output differs from %s (go test -update to accept):\n%s", golden, b.String())
-	}
+	testkit.Golden(t, filepath.Join("testdata", "parse.golden"), b.String(), *update)
 }
 
 // Boundaries are consistent: Prev(t) <= t < Next(t), Next(Prev(t)) is

@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/wirewatch/wirewatch/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -36,19 +37,7 @@ func TestRecordGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "record-v1.hex")
-	if *update {
-		if err := os.WriteFile(path, []byte(hex.Dump(b)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := hex.Dump(b); got != string(want) {
-		t.Fatalf("encoding changed:\n%s\nwant:\n%s", got, want)
-	}
+	testkit.Golden(t, filepath.Join("testdata", "record-v1.hex"), hex.Dump(b), *update)
 	back, err := Decode(b)
 	if err != nil {
 		t.Fatal(err)
