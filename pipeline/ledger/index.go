@@ -65,11 +65,11 @@ type Index struct {
 	span  int64 // nanoseconds of ledger time per segment
 
 	mu      sync.Mutex
-	segs    []*segment        // oldest first
-	cur     map[uint64]uint32 // slot -> index in the newest segment's entries
-	old     table             // slot -> entry number, older segments
-	next    uint64            // the entry number of the next entry
-	applied uint64            // the last ledger position applied (Pos)
+	segs    []*segment // oldest first
+	cur     hot        // slot -> index in the newest segment's entries
+	old     table      // slot -> entry number, older segments
+	next    uint64     // the entry number of the next entry
+	applied uint64     // the last ledger position applied (Pos)
 	wake    chan struct{}
 	entries int
 }
@@ -82,62 +82,6 @@ type segment struct {
 	// data holds the entries' ids, feeds and signatures back to back
 	// (entry.off): one allocation a segment, not four an entry.
 	data []byte
-}
-
-// table is a read-only map of slots (uniform 64-bit hashes) to entry
-// numbers (their low 32 bits) in 12 bytes a key: the slots sorted, and for
-// each bucket of their top bits the position of its first slot.
-type table struct {
-	slots []uint64
-	vals  []uint32
-	start []uint32 // len 1<<bits + 1
-	shift uint
-}
-
-// index builds the bucket starts of a table whose slots and vals are set.
-func (t *table) index() {
-	bits := uint(1)
-	for 1<<(bits+2) < len(t.slots) { // about four slots a bucket
-		bits++
-	}
-	t.shift = 64 - bits
-	t.start = make([]uint32, 1<<bits+1)
-	b := uint64(0)
-	for i, k := range t.slots {
-		for ; b <= k>>t.shift; b++ {
-			t.start[b] = uint32(i)
-		}
-	}
-	for ; b < uint64(len(t.start)); b++ {
-		t.start[b] = uint32(len(t.slots))
-	}
-}
-
-// newTable is a table of the pairs of m.
-func newTable(m map[uint64]uint32) table {
-	t := table{slots: make([]uint64, 0, len(m)), vals: make([]uint32, len(m))}
-	for k := range m {
-		t.slots = append(t.slots, k)
-	}
-	slices.Sort(t.slots)
-	for i, k := range t.slots {
-		t.vals[i] = m[k]
-	}
-	t.index()
-	return t
-}
-
-func (t *table) get(k uint64) (uint32, bool) {
-	if len(t.slots) == 0 {
-		return 0, false
-	}
-	b := k >> t.shift
-	for i := t.start[b]; i < t.start[b+1]; i++ {
-		if t.slots[i] == k {
-			return t.vals[i], true
-		}
-	}
-	return 0, false
 }
 
 // entry is one applied record: what later records compare with, and the
@@ -205,7 +149,7 @@ func slot(k Kind, h uint64) uint64 { return h ^ uint64(k)*0x9e3779b97f4a7c15 }
 // NewIndex returns an empty index.
 func NewIndex(r Rules) *Index {
 	r = r.withDefaults()
-	return &Index{rules: r, span: int64(r.Horizon / 8), cur: map[uint64]uint32{}, wake: make(chan struct{})}
+	return &Index{rules: r, span: int64(r.Horizon / 8), wake: make(chan struct{})}
 }
 
 // Len is the number of records indexed.
@@ -302,7 +246,7 @@ func (x *Index) at(seq uint64) *entry {
 // newest segment's, else the older segments' latest.
 func (x *Index) owner(k uint64, now int64) *entry {
 	var e *entry
-	if j, ok := x.cur[k]; ok {
+	if j, ok := x.cur.get(k); ok {
 		e = &x.segs[len(x.segs)-1].entries[j]
 	} else if v, ok := x.old.get(k); ok {
 		e = x.resolve(v)
@@ -352,7 +296,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		e.copyVerdict(prev)
 		return e
 	}
-	x.cur[idSlot] = self
+	x.cur.set(idSlot, self)
 	// Record limits (maxString, maxSig) keep every length in 16 bits.
 	e.feedLen, e.nearLen, e.storyLen = uint16(len(r.Feed)), uint16(len(r.NearSig)), uint16(len(r.StorySig))
 	seg.data = append(append(append(seg.data, r.Feed...), r.NearSig...), r.StorySig...)
@@ -366,7 +310,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		o := x.owner(s, now)
 		owners[i] = o
 		if o == nil {
-			x.cur[s] = self
+			x.cur.set(s, self)
 			continue
 		}
 		if e.duplicate || o == e || slices.Contains(checked, o) {
@@ -393,7 +337,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	if e.duplicate {
 		for i, o := range owners {
 			if o != nil && o != e && o.root() == e.dupOf {
-				x.cur[slot(r.Keys[i].Kind, r.Keys[i].Hash)] = self
+				x.cur.set(slot(r.Keys[i].Kind, r.Keys[i].Hash), self)
 			}
 		}
 	}
@@ -411,7 +355,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		o := x.owner(s, now)
 		owners = append(owners, o)
 		if o == nil {
-			x.cur[s] = self
+			x.cur.set(s, self)
 			continue
 		}
 		if e.story != nil || !o.hasStory || slices.Contains(checked, o) {
@@ -430,7 +374,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	}
 	for i, o := range owners {
 		if o != nil && o != e && o.story == e.story {
-			x.cur[slot(slotStory, r.StoryKeys[i])] = self
+			x.cur.set(slot(slotStory, r.StoryKeys[i]), self)
 		}
 	}
 	x.join(e, r.Feed, now)
@@ -483,7 +427,7 @@ func (x *Index) segment(now int64) *segment {
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 		if len(x.segs) == 0 { // the newest went too: its keys with it
-			x.cur, x.old = map[uint64]uint32{}, table{}
+			x.cur, x.old = hot{}, table{}
 		}
 	}
 	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span {
@@ -505,15 +449,11 @@ func (x *Index) segment(now int64) *segment {
 // time and costs a pass over the table.
 func (x *Index) seal() {
 	newest := x.segs[len(x.segs)-1]
-	add := make([]uint64, 0, len(x.cur))
-	for k := range x.cur {
-		add = append(add, k)
-	}
-	slices.Sort(add)
+	add, vals := x.cur.sorted()
 	old := x.old
 	t := table{slots: make([]uint64, 0, len(old.slots)+len(add)), vals: make([]uint32, 0, len(old.slots)+len(add))}
 	i := 0
-	for _, k := range add {
+	for j, k := range add {
 		for ; i < len(old.slots) && old.slots[i] < k; i++ {
 			if x.resolve(old.vals[i]) != nil {
 				t.slots, t.vals = append(t.slots, old.slots[i]), append(t.vals, old.vals[i])
@@ -522,7 +462,7 @@ func (x *Index) seal() {
 		if i < len(old.slots) && old.slots[i] == k {
 			i++ // the newer owner wins
 		}
-		t.slots, t.vals = append(t.slots, k), append(t.vals, uint32(newest.base+uint64(x.cur[k])))
+		t.slots, t.vals = append(t.slots, k), append(t.vals, uint32(newest.base+uint64(vals[j])))
 	}
 	for ; i < len(old.slots); i++ {
 		if x.resolve(old.vals[i]) != nil {
@@ -530,7 +470,7 @@ func (x *Index) seal() {
 		}
 	}
 	t.index()
-	x.old, x.cur = t, map[uint64]uint32{}
+	x.old, x.cur = t, newHot(x.cur.n)
 	newest.entries = slices.Clip(slices.Clone(newest.entries))
 	newest.data = slices.Clip(slices.Clone(newest.data))
 }

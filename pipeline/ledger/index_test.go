@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -83,6 +84,20 @@ func TestBreakingWindow(t *testing.T) {
 
 // A sealed table finds every slot it was built from, with its value, and
 // no other, at the edges of the hash space too.
+// newTable is a table of the pairs of m.
+func newTable(m map[uint64]uint32) table {
+	t := table{slots: make([]uint64, 0, len(m)), vals: make([]uint32, len(m))}
+	for k := range m {
+		t.slots = append(t.slots, k)
+	}
+	slices.Sort(t.slots)
+	for i, k := range t.slots {
+		t.vals[i] = m[k]
+	}
+	t.index()
+	return t
+}
+
 func TestTable(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 5, 1000, 100_000} {
 		m := map[uint64]uint32{}
@@ -107,6 +122,51 @@ func TestTable(t *testing.T) {
 			if _, ok := tab.get(k); ok {
 				t.Fatalf("n=%d: get(%x) found a slot never added", n, k)
 			}
+		}
+	}
+}
+
+// hot agrees with a Go map through growth and overwrites, and lists its
+// pairs in slot order.
+func TestHot(t *testing.T) {
+	var h hot
+	m := map[uint64]uint32{}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for i := range 50_000 {
+		k := rng.Uint64()
+		if i%5 == 0 && len(m) > 0 { // overwrite a slot already set
+			for k = range m {
+				break
+			}
+		}
+		if i == 7 {
+			k = 0
+		}
+		m[k] = uint32(i)
+		h.set(k, uint32(i))
+	}
+	if h.n != len(m) {
+		t.Fatalf("%d slots, want %d", h.n, len(m))
+	}
+	for k, v := range m {
+		if got, ok := h.get(k); !ok || got != v {
+			t.Fatalf("get(%x) = %d, %v; want %d", k, got, ok, v)
+		}
+	}
+	for range 10_000 {
+		if k := rng.Uint64(); m[k] == 0 {
+			if _, ok := h.get(k); ok {
+				t.Fatalf("get(%x) found a slot never set", k)
+			}
+		}
+	}
+	keys, vals := h.sorted()
+	if len(keys) != len(m) || !slices.IsSorted(keys) {
+		t.Fatalf("sorted: %d keys (want %d), in order %v", len(keys), len(m), slices.IsSorted(keys))
+	}
+	for i, k := range keys {
+		if m[k] != vals[i] {
+			t.Fatalf("sorted: %x -> %d, want %d", k, vals[i], m[k])
 		}
 	}
 }
