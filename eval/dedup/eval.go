@@ -116,31 +116,71 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 		name string
 		docs []doc
 	}{{"bbc synthetic", bbc}, {"rss-2026-01", rss}} {
-		got, err := runMinHash(ctx, set.docs, o.Params, o.Step)
+		got, stories, err := runMinHash(ctx, set.docs, o.Params, o.Step)
 		if err != nil {
 			return nil, err
 		}
 		rows = append(rows, score("minhash-lsh", set.name, set.docs, got)...)
 		rows = append(rows, score("simhash-64 k=3", set.name, set.docs, runSimHash(set.docs, o.Params, o.Step))...)
+		if set.name == "rss-2026-01" {
+			rows = append(rows, sameTitleStories(set.name, set.docs, stories))
+		}
 	}
 	return rows, nil
 }
 
 // runMinHash runs the dedup stage (in-process ledger) over docs in order and
-// returns, per doc, the id it was flagged a duplicate of ("" if none).
-func runMinHash(ctx context.Context, docs []doc, p dedup.Params, step func()) ([]string, error) {
+// returns, per doc, the id it was flagged a duplicate of ("" if none) and
+// the story it was put in ("" if none).
+func runMinHash(ctx context.Context, docs []doc, p dedup.Params, step func()) (dupOf, stories []string, err error) {
 	rules := ledger.Rules{Near: p}
 	st := ledger.NewStage(ledger.NewMemory(rules, nil), rules, true, metrics.NewUnregistered())
-	out := make([]string, len(docs))
+	dupOf, stories = make([]string, len(docs)), make([]string, len(docs))
 	for i, d := range docs {
 		a := *d.a
 		if err := st.Process(ctx, &a); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out[i] = a.DuplicateOf()
+		dupOf[i] = a.DuplicateOf()
+		if a.Story != nil {
+			stories[i] = a.Story.ID
+		}
 		step()
 	}
-	return out, nil
+	return dupOf, stories, nil
+}
+
+// sameTitleStories is the row of the rss-2026-01 copies (an entry whose
+// folded title, 5+ words, an earlier entry of another feed had) that are
+// in the story of that first entry: what a user alerting once per story
+// sees of them. Flagged counts every entry that joined an earlier story.
+func sameTitleStories(set string, docs []doc, stories []string) Row {
+	r := Row{Method: "minhash-lsh stories", Set: set + " (same title, other feed)", Wrong: -1}
+	type first struct{ feed, story string }
+	firsts := map[string]first{}
+	seen := map[string]bool{}
+	for i, d := range docs {
+		if stories[i] != "" && seen[stories[i]] {
+			r.Flagged++
+		}
+		seen[stories[i]] = true
+		t := strings.Join(fold.Words(d.a.Title), " ")
+		if len(strings.Fields(t)) < 5 {
+			continue
+		}
+		f, ok := firsts[t]
+		if !ok {
+			firsts[t] = first{d.a.Feed, stories[i]}
+			continue
+		}
+		if f.feed != d.a.Feed {
+			r.Copies++
+			if stories[i] != "" && stories[i] == f.story {
+				r.Caught++
+			}
+		}
+	}
+	return r
 }
 
 // runSimHash flags a doc when an earlier one's 64-bit SimHash of the same
