@@ -86,9 +86,12 @@ func diffLines(want, got string) string {
 			gl = g[i]
 		}
 		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n  want %s\n  got  %s\n", i+1, wl, gl)
+			fmt.Fprintf(&b, "line %d:\n  want %q\n  got  %q\n", i+1, wl, gl)
 			shown++
 		}
+	}
+	if shown == 0 { // only a trailing newline or a missing last line
+		fmt.Fprintf(&b, "%d lines wanted, %d got (a trailing newline?)\n", len(w), len(g))
 	}
 	return b.String()
 }

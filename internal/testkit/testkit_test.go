@@ -51,7 +51,12 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("same output reported: %v", r.errs)
 	}
 	Golden(r, path, "one\nthree\n", false)
-	if len(r.errs) != 1 || !strings.Contains(r.errs[0], "line 2:\n  want two\n  got  three") {
+	if len(r.errs) != 1 || !strings.Contains(r.errs[0], "line 2:\n  want \"two\"\n  got  \"three\"") {
 		t.Fatalf("a changed line reported as %q", r.errs)
+	}
+	r.errs = nil
+	Golden(r, path, "one\ntwo", false)
+	if len(r.errs) != 1 || !strings.Contains(r.errs[0], "3 lines wanted, 2 got") {
+		t.Fatalf("a missing trailing newline reported as %q", r.errs)
 	}
 }

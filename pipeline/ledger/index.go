@@ -358,7 +358,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			x.cur.set(s, self)
 			continue
 		}
-		if e.story != nil || !o.hasStory || slices.Contains(checked, o) {
+		if e.story != nil || o == e || !o.hasStory || slices.Contains(checked, o) {
 			continue
 		}
 		checked = append(checked, o)
@@ -419,6 +419,11 @@ func (x *Index) join(e *entry, feed string, now int64) {
 	e.breaking = recent >= cfg.BreakingSources
 }
 
+// maxSegmentData bounds a segment's data, so entry offsets fit in 32 bits:
+// a burst that fills it (millions of records in horizon/8) opens a new
+// segment early.
+const maxSegmentData = 1 << 31
+
 // segment returns the segment a record stamped now goes to, opening one
 // and dropping expired ones as ledger time passes (x.mu held).
 func (x *Index) segment(now int64) *segment {
@@ -430,7 +435,7 @@ func (x *Index) segment(now int64) *segment {
 			x.cur, x.old = hot{}, table{}
 		}
 	}
-	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span {
+	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span && len(x.segs[n-1].data) < maxSegmentData {
 		s := x.segs[n-1]
 		s.last = max(s.last, now)
 		return s

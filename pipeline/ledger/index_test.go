@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,5 +236,21 @@ func TestSegmentsInvisible(t *testing.T) {
 	}
 	if len(segmented.segs) < 8 || len(segmented.old.slots) == 0 {
 		t.Fatalf("%d segments, %d sealed keys: sealing not exercised", len(segmented.segs), len(segmented.old.slots))
+	}
+}
+
+// The in-process ledger refuses what the stream's encoding would: a
+// record past the limits never reaches the index (whose field lengths
+// are 16-bit).
+func TestMemoryRefusesOversizedRecords(t *testing.T) {
+	led := NewMemory(Rules{}, nil)
+	long := strings.Repeat("x", maxString+1)
+	for _, r := range []*Record{{Article: long}, {Article: "a", Feed: long}, {Article: "a", NearSig: make([]byte, maxSig+1)}} {
+		if _, err := led.Append(context.Background(), r); err == nil || !strings.Contains(err.Error(), "longer than") && !strings.Contains(err.Error(), "too long") {
+			t.Errorf("record of %.10q... appended: %v", r.Article, err)
+		}
+	}
+	if n := led.Index().Len(); n != 0 {
+		t.Errorf("%d records indexed, want 0", n)
 	}
 }

@@ -46,6 +46,9 @@ func NewMemory(r Rules, now func() time.Time) *Memory {
 // Append orders r after every record appended before and returns its
 // verdict.
 func (m *Memory) Append(_ context.Context, r *Record) (Result, error) {
+	if err := r.check(); err != nil { // as the stream's Encode would
+		return Result{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.seq++

@@ -68,13 +68,22 @@ const (
 	maxSig    = 4096
 )
 
-// Encode appends the binary form of r to b.
-func (r *Record) Encode(b []byte) ([]byte, error) {
+// check reports a record past the limits: it could not be encoded, and
+// the index keeps its fields' lengths in 16 bits.
+func (r *Record) check() error {
 	if len(r.Article) > maxString || len(r.Feed) > maxString {
-		return nil, fmt.Errorf("record of %.40q: id or feed longer than %d bytes", r.Article, maxString)
+		return fmt.Errorf("record of %.40q: id or feed longer than %d bytes", r.Article, maxString)
 	}
 	if len(r.Keys) > maxKeys || len(r.StoryKeys) > maxKeys || len(r.NearSig) > maxSig || len(r.StorySig) > maxSig {
-		return nil, fmt.Errorf("record of %s: too many keys or signature too long", r.Article)
+		return fmt.Errorf("record of %.40q: too many keys or signature too long", r.Article)
+	}
+	return nil
+}
+
+// Encode appends the binary form of r to b.
+func (r *Record) Encode(b []byte) ([]byte, error) {
+	if err := r.check(); err != nil {
+		return nil, err
 	}
 	b = append(b, recordVersion)
 	b = appendBytes(b, []byte(r.Article))
