@@ -200,6 +200,14 @@ func (m *Membership) beat(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("membership %s: list: %w", BucketMembers, ctx.Err())
 	}
+	// A listing that runs while a member refreshes its key can miss that
+	// key (its old revision is gone, the new one came after the listing
+	// began): a member missing from the list is gone only if its key is.
+	for _, id := range m.Members() {
+		if !slices.Contains(ids, id) && m.Alive(ctx, id) {
+			ids = append(ids, id)
+		}
+	}
 	slices.Sort(ids)
 	m.mu.Lock()
 	changed := !slices.Equal(ids, m.members)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -63,8 +64,8 @@ func TestPollersShareFeeds(t *testing.T) {
 	env := newEnv(t)
 	const (
 		nFeeds    = 200
-		interval  = 2500 * time.Millisecond
-		heartbeat = 300 * time.Millisecond // dead after 900 ms: a loaded -race run stalls a few hundred ms
+		interval  = 4 * time.Second
+		heartbeat = 500 * time.Millisecond // dead after 1.5 s: a loaded -race run stalls up to a second
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -80,29 +81,32 @@ func TestPollersShareFeeds(t *testing.T) {
 		feeds = append(feeds, Feed{URL: fmt.Sprintf("%s/f%03d", srv.URL, i), Interval: interval, MinInterval: interval, MaxInterval: interval})
 	}
 
-	// Every member's log: a "members changed" after everyone saw everyone
-	// is a heartbeat that lapsed (a loaded -race run can stall a member
-	// for longer than 3 heartbeats); the others then rightly take its
-	// feeds for a while, and the spread of that stretch is not even.
+	// Every member's log. A member list that lacks a live member is a
+	// heartbeat that lapsed: a loaded -race run can stall a member for
+	// longer than 3 heartbeats, and the others then rightly treat it as
+	// dead and take its feeds (and the polls it was making) for a while.
+	// The spread of that stretch is not even, and the stalled member's
+	// poll in progress may be repeated by its successor: by design, as
+	// after a crash (docs/cluster.md).
 	var memberLog testkit.SyncBuffer
-	// lapses counts the member lists, logged by any member, that lack one
-	// of want: a member that saw everyone logs its full list (possibly
-	// just after the test saw it hold it), a lapse logs a shorter one.
-	lapses := func(want ...string) int {
-		n := 0
-		for _, l := range strings.Split(memberLog.String(), "\n") {
+	logAt := func() int { return len(memberLog.String()) }
+	// lapsed lists the members of want missing from a member list logged
+	// between log offsets from and to (a full list logged a moment after
+	// the test saw it held is not a lapse).
+	lapsed := func(from, to int, want ...string) map[string]bool {
+		out := map[string]bool{}
+		for _, l := range strings.Split(memberLog.String()[from:to], "\n") {
 			if !strings.Contains(l, "members changed") {
 				continue
 			}
 			_, list, _ := strings.Cut(l, "members=")
 			for _, id := range want {
 				if !strings.Contains(list, id) {
-					n++
-					break
+					out[id] = true
 				}
 			}
 		}
-		return n
+		return out
 	}
 	join := func(id string) (*Membership, *member) {
 		t.Helper()
@@ -156,7 +160,7 @@ func TestPollersShareFeeds(t *testing.T) {
 	mb, b := join("b")
 	mc, c := join("c")
 	allSee(3, ma, mb, mc)
-	t0, lapses0 := time.Now(), lapses("a", "b", "c")
+	t0, log0 := time.Now(), logAt()
 	for _, x := range []struct {
 		m  *Membership
 		mb *member
@@ -177,8 +181,8 @@ func TestPollersShareFeeds(t *testing.T) {
 	perMember := countBy(farm.snapshot(), t0.Add(interval), t1)
 	t.Logf("polls per member, 3 members, 2 intervals: %v", perMember)
 	for _, id := range []string{"a", "b", "c"} {
-		if n := lapses("a", "b", "c") - lapses0; n > 0 {
-			t.Logf("not checking the spread: %d member-list changes (lapsed heartbeats) while 3 members polled", n)
+		if l := lapsed(log0, logAt(), "a", "b", "c"); len(l) > 0 {
+			t.Logf("not checking the spread: heartbeats of %v lapsed while 3 members polled", l)
 			break
 		}
 		// 200 feeds × 2 intervals / 3 members ≈ 133 each.
@@ -188,6 +192,7 @@ func TestPollersShareFeeds(t *testing.T) {
 	}
 
 	// Phase 2: c crashes (no leave): its feeds are taken over.
+	stalled := lapsed(log0, logAt(), "a", "b", "c")
 	c.cancel()
 	<-c.done
 	crash := time.Now()
@@ -199,7 +204,7 @@ func TestPollersShareFeeds(t *testing.T) {
 	md, d := join("d")
 	defer func() { d.cancel(); <-d.done }()
 	allSee(3, ma, mb, md)
-	joined, lapses3 := time.Now(), lapses("a", "b", "d")
+	joined, log3 := time.Now(), logAt()
 	start(md, d)
 	sleepUntil(joined.Add(3 * interval))
 	end := time.Now()
@@ -207,8 +212,10 @@ func TestPollersShareFeeds(t *testing.T) {
 	polls := farm.snapshot()
 	afterJoin := countBy(polls, joined.Add(interval), end)
 	t.Logf("polls per member after d joined: %v", afterJoin)
-	if n := lapses("a", "b", "d") - lapses3; n > 0 {
-		t.Logf("not checking d's share: %d member-list changes (lapsed heartbeats) after d joined", n)
+	l3 := lapsed(log3, logAt(), "a", "b", "d")
+	maps.Copy(stalled, l3)
+	if len(l3) > 0 {
+		t.Logf("not checking d's share: heartbeats of %v lapsed after d joined", l3)
 	} else if n := afterJoin["d"]; n < 80 {
 		t.Errorf("d polled %d times in 2 intervals after joining, want about 133 (%v)", n, afterJoin)
 	}
@@ -216,10 +223,11 @@ func TestPollersShareFeeds(t *testing.T) {
 		t.Errorf("c polled %d times after it crashed", n)
 	}
 
-	// Every feed: never twice within an interval, never unpolled for more
+	// Every feed: never twice within an interval (unless a member whose
+	// heartbeat lapsed made one of the two polls), never unpolled for more
 	// than 2 intervals.
 	minGap, maxGap := time.Hour, time.Duration(0)
-	var twice, late []string
+	var twice, excused, late []string
 	for path, ps := range polls {
 		if ps[len(ps)-1].at.Before(end.Add(-2 * interval)) {
 			late = append(late, fmt.Sprintf("%s (last polled %v before the end)", path, end.Sub(ps[len(ps)-1].at).Round(time.Millisecond)))
@@ -228,7 +236,12 @@ func TestPollersShareFeeds(t *testing.T) {
 			gap := ps[i].at.Sub(ps[i-1].at)
 			minGap, maxGap = min(minGap, gap), max(maxGap, gap)
 			if gap < interval/2 {
-				twice = append(twice, fmt.Sprintf("%s by %s then %s %v apart", path, ps[i-1].member, ps[i].member, gap.Round(time.Millisecond)))
+				what := fmt.Sprintf("%s by %s then %s %v apart", path, ps[i-1].member, ps[i].member, gap.Round(time.Millisecond))
+				if stalled[ps[i-1].member] || stalled[ps[i].member] {
+					excused = append(excused, what)
+				} else {
+					twice = append(twice, what)
+				}
 			}
 			if gap > 2*interval {
 				late = append(late, fmt.Sprintf("%s unpolled for %v (%s then %s)", path, gap.Round(time.Millisecond), ps[i-1].member, ps[i].member))
@@ -236,6 +249,9 @@ func TestPollersShareFeeds(t *testing.T) {
 		}
 	}
 	t.Logf("%d feeds, interval %v: gap between two polls of a feed min %v, max %v", nFeeds, interval, minGap.Round(time.Millisecond), maxGap.Round(time.Millisecond))
+	if len(excused) > 0 {
+		t.Logf("%d feeds polled twice within an interval by a member whose heartbeat lapsed (%v) and its successor, e.g. %v", len(excused), stalled, excused[:min(5, len(excused))])
+	}
 	if len(twice) > 0 {
 		t.Errorf("%d feeds polled twice within an interval, e.g. %v", len(twice), twice[:min(5, len(twice))])
 	}
