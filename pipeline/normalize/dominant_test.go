@@ -8,8 +8,9 @@ import (
 	"github.com/wirewatch/wirewatch/internal/corpus"
 )
 
-// dominantLanguageRef is dominantLanguage as first written, rune by rune
-// and a map lookup per word: the ASCII fast path must agree with it.
+// dominantLanguageRef counts as dominantLanguage was first written, rune
+// by rune and a map lookup per word, and decides with the same dominant:
+// the ASCII fast path and the mask loop must count as it does.
 func dominantLanguageRef(sample string) (lang string, hits [len(stopwordLangs)]int, words int) {
 	letters, latin, cyrillic := 0, 0, 0
 	var buf [24]byte
@@ -52,27 +53,7 @@ func dominantLanguageRef(sample string) (lang string, hits [len(stopwordLangs)]i
 			}
 		}
 	}
-	best, second := -1, 0
-	for k, h := range hits {
-		if best < 0 || h > hits[best] {
-			if best >= 0 {
-				second = hits[best]
-			}
-			best = k
-		} else if h > second {
-			second = h
-		}
-	}
-	inScript := latin
-	if isCyrillicLang(best) {
-		inScript = cyrillic
-	}
-	h := hits[best]
-	if words == 0 || inScript*10 < letters*9 || h*100 < words*15 ||
-		(h-second)*100 < words*5 || h*5 < second*6 {
-		return "", hits, words
-	}
-	return stopwordLangs[best], hits, words
+	return dominant(hits, words, letters, latin, cyrillic), hits, words
 }
 
 func checkDominant(t *testing.T, s string) {

@@ -133,6 +133,13 @@ func dominantLanguage(sample string) (lang string, hits [len(stopwordLangs)]int,
 			}
 		}
 	}
+	return dominant(hits, words, letters, latin, cyrillic), hits, words
+}
+
+// dominant is the decision of dominantLanguage from its counts: the
+// common-word hits per language, the words, and the letters in all, in
+// Latin and in Cyrillic script.
+func dominant(hits [len(stopwordLangs)]int, words, letters, latin, cyrillic int) string {
 	best, second := -1, 0
 	for k, h := range hits {
 		if best < 0 || h > hits[best] {
@@ -151,9 +158,9 @@ func dominantLanguage(sample string) (lang string, hits [len(stopwordLangs)]int,
 	h := hits[best]
 	if words == 0 || inScript*10 < letters*9 || h*100 < words*15 ||
 		(h-second)*100 < words*5 || h*5 < second*6 {
-		return "", hits, words
+		return ""
 	}
-	return stopwordLangs[best], hits, words
+	return stopwordLangs[best]
 }
 
 // consistentWith reports whether the sample's common words allow lang: a
