@@ -206,13 +206,6 @@ func (h *heapSampler) finish() (peak, live uint64, samples int) {
 	return h.peak, h.live, h.n
 }
 
-func heapInuseAfterGC() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
-}
-
 // A backlog of n long articles (default 1,000 × ~14 KB;
 // WIREWATCH_FLOOD_ARTICLES=N for more) queued in INGEST before the daemon
 // starts is drained by a daemon with 4 workers: the live heap, sampled while
@@ -243,7 +236,7 @@ func TestFloodHeapBounded(t *testing.T) {
 		off := false
 		cfg.Dedup.Near = &off
 	}
-	base := heapInuseAfterGC()
+	base := testkit.HeapAfterGC().HeapInuse
 	h := sampleHeap()
 	began = time.Now()
 	d := start(t, cfg)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -59,13 +58,6 @@ func raceBuild() bool {
 		}
 	}
 	return false
-}
-
-func liveHeap() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 // A runner facing a backlog it cannot work through holds only what its
@@ -176,7 +168,7 @@ func TestRunnerBacklogStaysInStream(t *testing.T) {
 		t.Fatalf("consumer MaxAckPending = %d, want workers×64 = %d (the bound this test checks)", got, maxAckPending)
 	}
 
-	base := liveHeap()
+	base := testkit.HeapAfterGC().HeapAlloc
 	done := make(chan error, 1)
 	go func() { done <- runner.Run(ctx) }()
 
@@ -202,7 +194,7 @@ func TestRunnerBacklogStaysInStream(t *testing.T) {
 		prevDelivered = info.Delivered.Consumer
 		return steady >= 10, fmt.Sprintf("%d in the gate, %d delivered, %d messages received", g.entered.Load(), info.Delivered.Consumer, in)
 	})
-	grew := int64(liveHeap()) - int64(base)
+	grew := int64(testkit.HeapAfterGC().HeapAlloc) - int64(base)
 	stats := rnc.Stats()
 	t.Logf("backlog %d × %d B = %.1f MiB; blocked with %d in the gate: NumAckPending %d, delivered %d, NumPending %d; runner connection received %d messages, %.2f MiB; live heap %+.1f MiB",
 		floodN, articleBytes, float64(backlogBytes)/(1<<20), g.entered.Load(), info.NumAckPending, info.Delivered.Consumer,

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -94,4 +95,13 @@ func diffLines(want, got string) string {
 		fmt.Fprintf(&b, "%d lines wanted, %d got (a trailing newline?)\n", len(w), len(g))
 	}
 	return b.String()
+}
+
+// HeapAfterGC runs a garbage collection and returns the memory statistics
+// after it: the live heap a test compares before and after a load.
+func HeapAfterGC() runtime.MemStats {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms
 }
