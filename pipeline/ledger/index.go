@@ -1,7 +1,9 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -57,9 +59,10 @@ type Result struct {
 // Entries live in segments of Horizon/8 of ledger time; a key whose owner
 // is older than the horizon is expired (a later article claims it afresh),
 // and a segment is dropped once all of it is. The keys of the newest
-// segment are in a map; when a newer segment opens they are merged into
-// one sealed table with the keys of every older segment still live, so a
-// key is looked up in two places whatever the size of the index.
+// segment are in a hash table (hot); when a newer segment opens they are
+// merged into one sealed table with the keys of every older segment still
+// live, so a key is looked up in two places whatever the size of the index
+// (table.go).
 type Index struct {
 	rules Rules
 	span  int64 // nanoseconds of ledger time per segment
@@ -85,32 +88,43 @@ type segment struct {
 }
 
 // entry is one applied record: what later records compare with, and the
-// verdict it got. Its id, feed and signatures are in its segment's data.
+// verdict it got, in 56 bytes. Its id, feed, signatures, exact key checks
+// and the id of its original are in its segment's data.
 type entry struct {
 	seq  uint64
 	time int64
 	seg  *segment
-	off  uint32 // where id, feed, near then story signature start in seg.data
-	// The lengths of id, feed, near and story signature.
-	idLen, feedLen, nearLen, storyLen uint16
-	// Verdict.
-	dupOf string
 	// story is the entry's story, nil while it is a story of this entry
 	// alone (most are: its state is then the entry's own fields, and is
 	// made when a second article joins, by storyOf).
-	story     *storyState
-	sources   int32 // the story's sources when this entry was applied
-	dupSim    float32
-	dupKind   Kind
-	breaking  bool
-	newStory  bool
-	added     bool
-	repeat    bool
-	hasStory  bool
-	duplicate bool
+	story   *storyState
+	off     uint32 // where the entry's fields start in seg.data
+	sources int32  // the story's sources when this entry was applied
+	// The lengths of the id, feed, near and story signatures, and of the
+	// id of the original (a duplicate's).
+	idLen, feedLen, nearLen, storyLen, dupLen uint16
+	dupSim                                    uint16 // similarity to the original, in thousandths
+	dupKind                                   Kind
+	nExact                                    uint8 // the exact key checks (holds)
+	flags                                     flags
 }
 
-// The entry's id, feed and signatures, views of its segment's data.
+// flags are an entry's verdict flags.
+type flags uint8
+
+const (
+	duplicate flags = 1 << iota // a duplicate of dupOf
+	hasStory                    // in a story (the article had a story sketch)
+	newStory                    // started its story
+	added                       // its feed was new to the story
+	repeat                      // a redelivery: the verdict is its first record's
+	breaking                    // the story was breaking when it joined
+)
+
+func (e *entry) is(f flags) bool { return e.flags&f != 0 }
+
+// The entry's fields, views of its segment's data, where they lie in this
+// order.
 func (e *entry) field(from, n int) []byte {
 	at := int(e.off) + from
 	return e.seg.data[at : at+n : at+n]
@@ -122,6 +136,24 @@ func (e *entry) nearSig() []byte {
 }
 func (e *entry) storySig() []byte {
 	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen), int(e.storyLen))
+}
+func (e *entry) checks() []byte {
+	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen)+int(e.storyLen), 2*int(e.nExact))
+}
+func (e *entry) dupOf() []byte {
+	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen)+int(e.storyLen)+2*int(e.nExact), int(e.dupLen))
+}
+
+// holds reports whether one of e's exact keys has slot k, as far as the
+// low 16 bits of the slots (which the sealed table does not keep) tell.
+func (e *entry) holds(k uint64) bool {
+	c := e.checks()
+	for i := 0; i < len(c); i += 2 {
+		if binary.LittleEndian.Uint16(c[i:]) == uint16(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // storyState is a story: its id, when it was first seen, its sources.
@@ -138,13 +170,14 @@ type storySource struct {
 }
 
 // Key slots: a key's hash mixed with its kind, so equal hashes of
-// different kinds never meet.
+// different kinds never meet, and mixed again, so the slots are uniform
+// whatever the hashes (the tables rely on it).
 const (
 	slotStory Kind = 5 // story bands
 	slotID    Kind = 6 // the article id
 )
 
-func slot(k Kind, h uint64) uint64 { return h ^ uint64(k)*0x9e3779b97f4a7c15 }
+func slot(k Kind, h uint64) uint64 { return hash64.Mix(h ^ uint64(k)*0x9e3779b97f4a7c15) }
 
 // NewIndex returns an empty index.
 func NewIndex(r Rules) *Index {
@@ -243,13 +276,18 @@ func (x *Index) at(seq uint64) *entry {
 }
 
 // owner returns the live entry owning key slot k, if any (x.mu held): the
-// newest segment's, else the older segments' latest.
-func (x *Index) owner(k uint64, now int64) *entry {
+// newest segment's, else the older segments' latest. The sealed table
+// keeps 48 bits of a slot: an owner found there by an exact key (exact)
+// must hold the key's other bits too; other owners are checked by the
+// caller (ids and signatures are compared).
+func (x *Index) owner(k uint64, exact bool, now int64) *entry {
 	var e *entry
 	if j, ok := x.cur.get(k); ok {
 		e = &x.segs[len(x.segs)-1].entries[j]
 	} else if v, ok := x.old.get(k); ok {
-		e = x.resolve(v)
+		if e = x.resolve(v); e != nil && exact && !e.holds(k) {
+			return nil
+		}
 	}
 	if e == nil || e.time < now-int64(x.rules.Horizon) {
 		return nil // none, or expired
@@ -292,14 +330,21 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	// A record of an article already in the ledger (a redelivery after
 	// the stream's duplicate window) gets the verdict it got then.
 	idSlot := slot(slotID, hash64.String(r.Article))
-	if prev := x.owner(idSlot, now); prev != nil && string(prev.id()) == r.Article {
+	if prev := x.owner(idSlot, false, now); prev != nil && string(prev.id()) == r.Article {
 		e.copyVerdict(prev)
 		return e
 	}
 	x.cur.set(idSlot, self)
-	// Record limits (maxString, maxSig) keep every length in 16 bits.
+	// Record limits (maxString, maxSig, maxKeys) keep every length in 16
+	// bits and the exact keys in 8.
 	e.feedLen, e.nearLen, e.storyLen = uint16(len(r.Feed)), uint16(len(r.NearSig)), uint16(len(r.StorySig))
 	seg.data = append(append(append(seg.data, r.Feed...), r.NearSig...), r.StorySig...)
+	for _, k := range r.Keys {
+		if k.Kind != KindNear {
+			seg.data = binary.LittleEndian.AppendUint16(seg.data, uint16(slot(k.Kind, k.Hash)))
+			e.nExact++
+		}
+	}
 
 	// Duplicates: the first exact key owned by an earlier article decides;
 	// a near key's owner must have a similar signature.
@@ -307,13 +352,13 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	owners := make([]*entry, len(r.Keys), max(len(r.Keys), len(r.StoryKeys)))
 	for i, k := range r.Keys {
 		s := slot(k.Kind, k.Hash)
-		o := x.owner(s, now)
+		o := x.owner(s, k.Kind != KindNear, now)
 		owners[i] = o
 		if o == nil {
 			x.cur.set(s, self)
 			continue
 		}
-		if e.duplicate || o == e || slices.Contains(checked, o) {
+		if e.is(duplicate) || o == e || slices.Contains(checked, o) {
 			continue
 		}
 		if k.Kind != KindNear {
@@ -329,14 +374,14 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			if c := dedup.EntryContent(e.nearSig()); c != 0 && c == dedup.EntryContent(o.nearSig()) {
 				kind, sim = KindContent, 1
 			}
-			e.markDuplicate(o, kind, float32(sim))
+			e.markDuplicate(o, kind, sim)
 		}
 	}
 	// A duplicate takes over the keys its original's chain owns, so a copy
 	// keeps the story's keys alive for another horizon.
-	if e.duplicate {
+	if e.is(duplicate) {
 		for i, o := range owners {
-			if o != nil && o != e && o.root() == e.dupOf {
+			if o != nil && o != e && bytes.Equal(o.root(), e.dupOf()) {
 				x.cur.set(slot(r.Keys[i].Kind, r.Keys[i].Hash), self)
 			}
 		}
@@ -347,18 +392,18 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	if len(r.StoryKeys) == 0 || e.storyLen == 0 {
 		return e
 	}
-	e.hasStory = true
+	e.flags |= hasStory
 	checked = checked[:0]
 	owners = owners[:0]
 	for _, h := range r.StoryKeys {
 		s := slot(slotStory, h)
-		o := x.owner(s, now)
+		o := x.owner(s, false, now)
 		owners = append(owners, o)
 		if o == nil {
 			x.cur.set(s, self)
 			continue
 		}
-		if e.story != nil || o == e || !o.hasStory || slices.Contains(checked, o) {
+		if e.story != nil || o == e || !o.is(hasStory) || slices.Contains(checked, o) {
 			continue
 		}
 		checked = append(checked, o)
@@ -368,8 +413,11 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	}
 	if e.story == nil {
 		// A story of its own: its state is made when a second joins.
-		e.newStory, e.added, e.sources = true, true, 1
-		e.breaking = 1 >= x.rules.Story.BreakingSources
+		e.flags |= newStory | added
+		e.sources = 1
+		if 1 >= x.rules.Story.BreakingSources {
+			e.flags |= breaking
+		}
 		return e
 	}
 	for i, o := range owners {
@@ -406,7 +454,7 @@ func (x *Index) join(e *entry, feed string, now int64) {
 	if !known {
 		// Past MaxSources listed, the count still grows.
 		st.count++
-		e.added = true
+		e.flags |= added
 		if len(st.sources) < cfg.MaxSources {
 			st.sources = append(st.sources, storySource{feed: feed, joined: now})
 		}
@@ -416,7 +464,9 @@ func (x *Index) join(e *entry, feed string, now int64) {
 	for i := len(st.sources) - 1; i >= 0 && st.sources[i].joined >= now-int64(cfg.BreakingWindow); i-- {
 		recent++
 	}
-	e.breaking = recent >= cfg.BreakingSources
+	if recent >= cfg.BreakingSources {
+		e.flags |= breaking
+	}
 }
 
 // maxSegmentData bounds a segment's data, so entry offsets fit in 32 bits:
@@ -454,74 +504,74 @@ func (x *Index) segment(now int64) *segment {
 // time and costs a pass over the table.
 func (x *Index) seal() {
 	newest := x.segs[len(x.segs)-1]
-	add, vals := x.cur.sorted()
-	old := x.old
-	t := table{slots: make([]uint64, 0, len(old.slots)+len(add)), vals: make([]uint32, 0, len(old.slots)+len(add))}
-	i := 0
-	for j, k := range add {
-		for ; i < len(old.slots) && old.slots[i] < k; i++ {
-			if x.resolve(old.vals[i]) != nil {
-				t.slots, t.vals = append(t.slots, old.slots[i]), append(t.vals, old.vals[i])
-			}
+	add := x.cur.sorted()
+	tb := newTableBuilder(len(x.old.words) + len(add))
+	j := 0
+	x.old.each(func(p uint64, v uint32) {
+		for ; j < len(add) && prefix(add[j].slot) < p; j++ {
+			tb.add(prefix(add[j].slot), uint32(newest.base+uint64(add[j].v)))
 		}
-		if i < len(old.slots) && old.slots[i] == k {
-			i++ // the newer owner wins
+		if j < len(add) && prefix(add[j].slot) == p {
+			return // the newer owner wins
 		}
-		t.slots, t.vals = append(t.slots, k), append(t.vals, uint32(newest.base+uint64(vals[j])))
+		if x.resolve(v) != nil {
+			tb.add(p, v)
+		}
+	})
+	for ; j < len(add); j++ {
+		tb.add(prefix(add[j].slot), uint32(newest.base+uint64(add[j].v)))
 	}
-	for ; i < len(old.slots); i++ {
-		if x.resolve(old.vals[i]) != nil {
-			t.slots, t.vals = append(t.slots, old.slots[i]), append(t.vals, old.vals[i])
-		}
-	}
-	t.index()
-	x.old, x.cur = t, newHot(x.cur.n)
+	x.old, x.cur = tb.table(), newHot(x.cur.n)
 	newest.entries = slices.Clip(slices.Clone(newest.entries))
 	newest.data = slices.Clip(slices.Clone(newest.data))
 }
 
-func (e *entry) markDuplicate(o *entry, kind Kind, sim float32) {
-	e.duplicate, e.dupKind, e.dupSim = true, kind, sim
-	e.dupOf = o.root()
+// markDuplicate makes e, the entry being applied (its fields last in its
+// segment's data), a duplicate of o's original.
+func (e *entry) markDuplicate(o *entry, kind Kind, sim float64) {
+	e.flags |= duplicate
+	e.dupKind, e.dupSim = kind, uint16(sim*1000+0.5)
+	root := o.root()
+	e.dupLen = uint16(len(root))
+	e.seg.data = append(e.seg.data, root...)
 }
 
 // root is the id of the original e belongs to (its own when it is one).
-func (e *entry) root() string {
-	if e.duplicate {
-		return e.dupOf
+func (e *entry) root() []byte {
+	if e.is(duplicate) {
+		return e.dupOf()
 	}
-	return string(e.id())
+	return e.id()
 }
 
 // copyVerdict gives e, a repeat of prev's article, prev's verdict. A
 // repeat owns no keys, so no later article meets it.
 func (e *entry) copyVerdict(prev *entry) {
-	if prev.hasStory {
+	if prev.is(hasStory) {
 		prev.storyOf() // its first-seen time is prev's, not e's
 	}
 	seq, t, seg, off, idLen := e.seq, e.time, e.seg, e.off, e.idLen
 	*e = *prev
 	e.seq, e.time, e.seg, e.off, e.idLen = seq, t, seg, off, idLen
-	e.feedLen, e.nearLen, e.storyLen = 0, 0, 0
-	e.repeat = true
+	e.feedLen, e.nearLen, e.storyLen, e.nExact = 0, 0, 0, 0
+	e.flags |= repeat
+	e.seg.data = append(e.seg.data, prev.dupOf()...) // e's fields are last in its data
 }
 
 func (e *entry) result() Result {
 	var r Result
-	if e.duplicate {
-		r.Duplicate = &pipeline.Duplicate{Of: e.dupOf, Kind: e.dupKind.String(), Similarity: round3(float64(e.dupSim))}
+	if e.is(duplicate) {
+		r.Duplicate = &pipeline.Duplicate{Of: string(e.dupOf()), Kind: e.dupKind.String(), Similarity: float64(e.dupSim) / 1000}
 	}
-	if e.hasStory {
+	if e.is(hasStory) {
 		id, first := "", e.time
 		if e.story != nil {
 			id, first = e.story.id, e.story.first
 		} else {
 			id = natsutil.Token(string(e.id()))
 		}
-		r.Story = &pipeline.StoryRef{ID: id, FirstSeen: time.Unix(0, first).UTC(), Sources: int(e.sources), Breaking: e.breaking}
+		r.Story = &pipeline.StoryRef{ID: id, FirstSeen: time.Unix(0, first).UTC(), Sources: int(e.sources), Breaking: e.is(breaking)}
 	}
-	r.NewStory, r.Added, r.Repeat = e.newStory, e.added, e.repeat
+	r.NewStory, r.Added, r.Repeat = e.is(newStory), e.is(added), e.is(repeat)
 	return r
 }
-
-func round3(x float64) float64 { return float64(int(x*1000+0.5)) / 1000 }

@@ -8,49 +8,58 @@ import (
 
 // The index's two key tables: hot, the newest segment's keys, written as
 // records arrive; table, every older segment's live keys merged, read-only
-// until the next merge. Both map slots (uniform 64-bit hashes) to numbers.
+// until the next merge. Both map slots (uniform 64-bit hashes) to numbers,
+// and keep a key and its number side by side, so that finding a key costs
+// one cache miss, not two.
 
 // hot is an open-addressing hash table of slots to entry indexes (linear
 // probing on the slot's top bits, which are uniform): 12 bytes a place,
 // 3/8 to 3/4 full, one cache line read for most lookups. The zero value is
 // empty and ready.
 type hot struct {
-	keys  []uint64
-	vals  []uint32 // index + 1; 0: an empty place
-	n     int
-	shift uint // 64 - log2(len(keys))
+	places []place
+	n      int
+	shift  uint // 64 - log2(len(places))
 }
+
+// place is a slot (its high and low halves) and its value + 1 (0: empty):
+// three words, not a uint64 and a uint32, which would pad to 16 bytes.
+type place struct{ hi, lo, v uint32 }
+
+func (p *place) slot() uint64 { return uint64(p.hi)<<32 | uint64(p.lo) }
 
 // get returns the value of slot k.
 func (h *hot) get(k uint64) (uint32, bool) {
 	if h.n == 0 {
 		return 0, false
 	}
-	mask := len(h.keys) - 1
+	mask := len(h.places) - 1
 	for i := int(k >> h.shift); ; i = (i + 1) & mask {
+		p := &h.places[i]
 		switch {
-		case h.vals[i] == 0:
+		case p.v == 0:
 			return 0, false
-		case h.keys[i] == k:
-			return h.vals[i] - 1, true
+		case p.slot() == k:
+			return p.v - 1, true
 		}
 	}
 }
 
 // set makes v the value of slot k.
 func (h *hot) set(k uint64, v uint32) {
-	if 4*(h.n+1) > 3*len(h.keys) {
+	if 4*(h.n+1) > 3*len(h.places) {
 		h.grow()
 	}
-	mask := len(h.keys) - 1
+	mask := len(h.places) - 1
 	for i := int(k >> h.shift); ; i = (i + 1) & mask {
+		p := &h.places[i]
 		switch {
-		case h.vals[i] == 0:
-			h.keys[i], h.vals[i] = k, v+1
+		case p.v == 0:
+			*p = place{hi: uint32(k >> 32), lo: uint32(k), v: v + 1}
 			h.n++
 			return
-		case h.keys[i] == k:
-			h.vals[i] = v + 1
+		case p.slot() == k:
+			p.v = v + 1
 			return
 		}
 	}
@@ -65,95 +74,121 @@ func newHot(n int) hot {
 	for 3*size < 4*n {
 		size *= 2
 	}
-	return hot{keys: make([]uint64, size), vals: make([]uint32, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	return hot{places: make([]place, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
 }
 
 // grow doubles the places and puts every slot back.
 func (h *hot) grow() {
 	old := *h
-	*h = newHot(2 * len(old.keys) * 3 / 4)
-	for i, v := range old.vals {
-		if v != 0 {
-			h.set(old.keys[i], v-1)
+	*h = newHot(2 * len(old.places) * 3 / 4)
+	for i := range old.places {
+		if p := &old.places[i]; p.v != 0 {
+			h.set(p.slot(), p.v-1)
 		}
 	}
 }
 
-// sorted returns the slots in order, with their values.
-func (h *hot) sorted() ([]uint64, []uint32) {
-	type pair struct {
-		k uint64
-		v uint32
-	}
+// pair is a slot and its value.
+type pair struct {
+	slot uint64
+	v    uint32
+}
+
+// sorted returns the slots and their values in slot order.
+func (h *hot) sorted() []pair {
 	pairs := make([]pair, 0, h.n)
-	for i, v := range h.vals {
-		if v != 0 {
-			pairs = append(pairs, pair{h.keys[i], v - 1})
+	for i := range h.places {
+		if p := &h.places[i]; p.v != 0 {
+			pairs = append(pairs, pair{p.slot(), p.v - 1})
 		}
 	}
-	slices.SortFunc(pairs, func(a, b pair) int { return cmp.Compare(a.k, b.k) })
-	keys, vals := make([]uint64, len(pairs)), make([]uint32, len(pairs))
-	for j, p := range pairs {
-		keys[j], vals[j] = p.k, p.v
-	}
-	return keys, vals
+	slices.SortFunc(pairs, func(a, b pair) int { return cmp.Compare(a.slot, b.slot) })
+	return pairs
 }
 
 // table is a read-only map of slots (uniform 64-bit hashes) to entry
-// numbers (their low 32 bits) in 12 bytes a key: the slots sorted, and for
-// each bucket of their top bits the position of its first slot. Buckets
-// hold about 64 slots, so the bucket starts are small enough to stay in
-// the CPU's cache (4 bytes per 64 keys), and a slot is found where its
-// value puts it within its bucket (slots are uniform), usually in the
-// first cache line read.
+// numbers (their low 32 bits) in 8 bytes a key. A slot's top 16 bits
+// choose its bucket, and the word kept for it is its next 32 bits (its
+// prefix, bits 16-47) above its value, sorted; start holds where each
+// bucket begins (256 KiB, small enough to stay in the CPU's cache), and a
+// slot is found where its prefix puts it within its bucket (slots are
+// uniform), usually in the first cache line read.
+//
+// The low 16 bits of a slot are not kept: two slots that differ only
+// there are the same key to the table. A lookup of N keys meets such a
+// false owner with probability N/2^48 (4e-8 at 10M keys): the index checks
+// every owner it finds here (ids and signatures are compared, exact keys
+// have their low bits kept by their entry: entry.holds).
 type table struct {
-	slots []uint64
-	vals  []uint32
-	start []uint32 // len 1<<bits + 1
-	shift uint
+	words []uint64 // prefix<<32 | value, in slot order
+	start []uint32 // 1<<tableBits + 1 (nil while empty)
 }
 
-// index builds the bucket starts of a table whose slots and vals are set.
-func (t *table) index() {
-	bits := uint(1)
-	for 1<<(bits+6) < len(t.slots) { // about 64 slots a bucket
-		bits++
-	}
-	t.shift = 64 - bits
-	t.start = make([]uint32, 1<<bits+1)
-	b := uint64(0)
-	for i, k := range t.slots {
-		for ; b <= k>>t.shift; b++ {
-			t.start[b] = uint32(i)
-		}
-	}
-	for ; b < uint64(len(t.start)); b++ {
-		t.start[b] = uint32(len(t.slots))
-	}
-}
+const tableBits = 16
+
+func prefix(k uint64) uint64 { return k >> (64 - tableBits - 32) }
 
 func (t *table) get(k uint64) (uint32, bool) {
-	if len(t.slots) == 0 {
+	if len(t.words) == 0 {
 		return 0, false
 	}
-	b := k >> t.shift
+	b := k >> (64 - tableBits)
 	lo, hi := int(t.start[b]), int(t.start[b+1])
 	if lo == hi {
 		return 0, false
 	}
-	// Where k falls between the bucket's bounds, then step to it.
-	at, _ := bits.Mul64(k<<(64-t.shift), uint64(hi-lo))
-	i := lo + int(at)
-	if t.slots[i] < k {
-		for i++; i < hi && t.slots[i] < k; i++ {
+	// Where k's prefix falls between the bucket's bounds, then step to it.
+	want := uint32(prefix(k))
+	i := lo + int(uint64(want)*uint64(hi-lo)>>32)
+	if uint32(t.words[i]>>32) < want {
+		for i++; i < hi && uint32(t.words[i]>>32) < want; i++ {
 		}
 	} else {
-		for i > lo && t.slots[i-1] >= k {
+		for i > lo && uint32(t.words[i-1]>>32) >= want {
 			i--
 		}
 	}
-	if i < hi && t.slots[i] == k {
-		return t.vals[i], true
+	if i < hi && uint32(t.words[i]>>32) == want {
+		return uint32(t.words[i]), true
 	}
 	return 0, false
+}
+
+// tableBuilder makes a table from pairs added in prefix order.
+type tableBuilder struct {
+	t table
+	b uint64 // the next bucket whose start is unset
+}
+
+func newTableBuilder(n int) *tableBuilder {
+	return &tableBuilder{t: table{words: make([]uint64, 0, n), start: make([]uint32, 1<<tableBits+1)}}
+}
+
+// add appends the slot of prefix p (prefix(slot)) with value v; p must
+// not be below the last added.
+func (tb *tableBuilder) add(p uint64, v uint32) {
+	for ; tb.b <= p>>32; tb.b++ {
+		tb.t.start[tb.b] = uint32(len(tb.t.words))
+	}
+	tb.t.words = append(tb.t.words, uint64(uint32(p))<<32|uint64(v))
+}
+
+// table returns the table built.
+func (tb *tableBuilder) table() table {
+	if len(tb.t.words) == 0 {
+		return table{}
+	}
+	for ; tb.b < uint64(len(tb.t.start)); tb.b++ {
+		tb.t.start[tb.b] = uint32(len(tb.t.words))
+	}
+	return tb.t
+}
+
+// each calls fn with the prefix and value of every word, in order.
+func (t *table) each(fn func(p uint64, v uint32)) {
+	for b := range len(t.start) - 1 {
+		for _, w := range t.words[t.start[b]:t.start[b+1]] {
+			fn(uint64(b)<<32|w>>32, uint32(w))
+		}
+	}
 }
