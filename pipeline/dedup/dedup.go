@@ -130,6 +130,63 @@ func decodeEntry(v []byte) (sig []byte, lead uint64, ok bool) {
 	return v[17:], binary.LittleEndian.Uint64(v[1:9]), true
 }
 
+// PackEntry appends entry v to dst in fewer bytes, for holding in memory
+// (the ledger's index keeps one or two for every article): the lead and
+// content hashes only when they are set, which a header byte says in
+// place of the version. UnpackEntry gives the entry back; an empty entry
+// stays empty, and one of another layout is kept as it is.
+func PackEntry(dst, v []byte) []byte {
+	if len(v) == 0 {
+		return dst
+	}
+	if len(v) < 17 || v[0] != entryVersion {
+		return append(append(dst, packRaw), v...)
+	}
+	lead, content := binary.LittleEndian.Uint64(v[1:9]), binary.LittleEndian.Uint64(v[9:17])
+	var h byte
+	if lead != 0 {
+		h |= packLead
+	}
+	if content != 0 {
+		h |= packContent
+	}
+	dst = append(dst, h)
+	if lead != 0 {
+		dst = append(dst, v[1:9]...)
+	}
+	if content != 0 {
+		dst = append(dst, v[9:17]...)
+	}
+	return append(dst, v[17:]...)
+}
+
+// The header byte of a packed entry.
+const (
+	packLead    = 1 << 0 // the lead hash follows
+	packContent = 1 << 1 // the content hash follows
+	packRaw     = 0xff   // an entry of another layout follows as it is
+)
+
+// UnpackEntry appends to dst the entry p packs (PackEntry).
+func UnpackEntry(dst, p []byte) []byte {
+	if len(p) == 0 {
+		return dst
+	}
+	h, p := p[0], p[1:]
+	if h == packRaw {
+		return append(dst, p...)
+	}
+	dst = append(dst, entryVersion)
+	for _, bit := range []byte{packLead, packContent} {
+		if h&bit != 0 && len(p) >= 8 {
+			dst, p = append(dst, p[:8]...), p[8:]
+		} else {
+			dst = binary.LittleEndian.AppendUint64(dst, 0)
+		}
+	}
+	return append(dst, p...)
+}
+
 // EntryContent is the content hash an entry carries (0: none).
 func EntryContent(v []byte) uint64 {
 	if len(v) < 17 || v[0] != entryVersion {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,6 +70,7 @@ type Index struct {
 	span  int64 // nanoseconds of ledger time per segment
 
 	mu      sync.Mutex
+	scratch []byte     // an unpacked signature (x.mu held)
 	segs    []*segment // oldest first
 	cur     hot        // slot -> index in the newest segment's entries
 	old     table      // slot -> entry number, older segments
@@ -119,12 +122,15 @@ const (
 	added                       // its feed was new to the story
 	repeat                      // a redelivery: the verdict is its first record's
 	breaking                    // the story was breaking when it joined
+	hexID                       // the id is packed (packID)
+	hexDup                      // the original's id is packed
 )
 
 func (e *entry) is(f flags) bool { return e.flags&f != 0 }
 
 // The entry's fields, views of its segment's data, where they lie in this
-// order.
+// order: the id and the original's id packed (packID), the signatures
+// packed (dedup.PackEntry).
 func (e *entry) field(from, n int) []byte {
 	at := int(e.off) + from
 	return e.seg.data[at : at+n : at+n]
@@ -321,24 +327,34 @@ func (x *Index) resolve(v uint32) *entry {
 func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	seg := x.segment(now)
 	self := uint32(len(seg.entries))
-	seg.entries = append(seg.entries, entry{seq: seq, time: now, seg: seg, off: uint32(len(seg.data)), idLen: uint16(len(r.Article))})
-	seg.data = append(seg.data, r.Article...)
+	seg.entries = append(seg.entries, entry{seq: seq, time: now, seg: seg, off: uint32(len(seg.data))})
 	e := &seg.entries[self]
+	var packed bool
+	seg.data, packed = packID(seg.data, r.Article)
+	e.idLen = uint16(len(seg.data) - int(e.off))
+	if packed {
+		e.flags |= hexID
+	}
 	x.entries++
 	x.next++
 
 	// A record of an article already in the ledger (a redelivery after
 	// the stream's duplicate window) gets the verdict it got then.
 	idSlot := slot(slotID, hash64.String(r.Article))
-	if prev := x.owner(idSlot, false, now); prev != nil && string(prev.id()) == r.Article {
+	if prev := x.owner(idSlot, false, now); prev != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
 		e.copyVerdict(prev)
 		return e
 	}
 	x.cur.set(idSlot, self)
 	// Record limits (maxString, maxSig, maxKeys) keep every length in 16
 	// bits and the exact keys in 8.
-	e.feedLen, e.nearLen, e.storyLen = uint16(len(r.Feed)), uint16(len(r.NearSig)), uint16(len(r.StorySig))
-	seg.data = append(append(append(seg.data, r.Feed...), r.NearSig...), r.StorySig...)
+	at := len(seg.data)
+	seg.data = append(seg.data, r.Feed...)
+	e.feedLen, at = uint16(len(seg.data)-at), len(seg.data)
+	seg.data = dedup.PackEntry(seg.data, r.NearSig)
+	e.nearLen, at = uint16(len(seg.data)-at), len(seg.data)
+	seg.data = dedup.PackEntry(seg.data, r.StorySig)
+	e.storyLen = uint16(len(seg.data) - at)
 	for _, k := range r.Keys {
 		if k.Kind != KindNear {
 			seg.data = binary.LittleEndian.AppendUint16(seg.data, uint16(slot(k.Kind, k.Hash)))
@@ -369,9 +385,10 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		if o.nearLen == 0 || e.nearLen == 0 {
 			continue
 		}
-		if sim, dup := x.rules.Near.Verdict(e.nearSig(), o.nearSig()); dup {
+		theirs := x.unpack(o.nearSig())
+		if sim, dup := x.rules.Near.Verdict(r.NearSig, theirs); dup {
 			kind := KindNear
-			if c := dedup.EntryContent(e.nearSig()); c != 0 && c == dedup.EntryContent(o.nearSig()) {
+			if c := dedup.EntryContent(r.NearSig); c != 0 && c == dedup.EntryContent(theirs) {
 				kind, sim = KindContent, 1
 			}
 			e.markDuplicate(o, kind, sim)
@@ -381,7 +398,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	// keeps the story's keys alive for another horizon.
 	if e.is(duplicate) {
 		for i, o := range owners {
-			if o != nil && o != e && bytes.Equal(o.root(), e.dupOf()) {
+			if o != nil && o != e && o.sameRoot(e) {
 				x.cur.set(slot(r.Keys[i].Kind, r.Keys[i].Hash), self)
 			}
 		}
@@ -407,7 +424,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			continue
 		}
 		checked = append(checked, o)
-		if x.rules.Story.Same(e.storySig(), o.storySig()) {
+		if x.rules.Story.Same(r.StorySig, x.unpack(o.storySig())) {
 			e.story = o.storyOf()
 		}
 	}
@@ -434,7 +451,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 func (e *entry) storyOf() *storyState {
 	if e.story == nil {
 		feed := string(e.feed())
-		e.story = &storyState{id: natsutil.Token(string(e.id())), first: e.time, count: 1,
+		e.story = &storyState{id: natsutil.Token(unpackID(e.id(), e.is(hexID))), first: e.time, count: 1,
 			sources: []storySource{{feed: feed, joined: e.time}}}
 	}
 	return e.story
@@ -531,17 +548,56 @@ func (x *Index) seal() {
 func (e *entry) markDuplicate(o *entry, kind Kind, sim float64) {
 	e.flags |= duplicate
 	e.dupKind, e.dupSim = kind, uint16(sim*1000+0.5)
-	root := o.root()
+	root, packed := o.root()
 	e.dupLen = uint16(len(root))
 	e.seg.data = append(e.seg.data, root...)
+	if packed {
+		e.flags |= hexDup
+	}
 }
 
-// root is the id of the original e belongs to (its own when it is one).
-func (e *entry) root() []byte {
+// root is the id of the original e belongs to (its own when it is one),
+// and whether it is packed.
+func (e *entry) root() ([]byte, bool) {
 	if e.is(duplicate) {
-		return e.dupOf()
+		return e.dupOf(), e.is(hexDup)
 	}
-	return e.id()
+	return e.id(), e.is(hexID)
+}
+
+// sameRoot reports whether e and o belong to the same original.
+func (e *entry) sameRoot(o *entry) bool {
+	a, ap := e.root()
+	b, bp := o.root()
+	return ap == bp && bytes.Equal(a, b)
+}
+
+// unpack returns the signature entry packed in p, valid until the next
+// call (x.mu held).
+func (x *Index) unpack(p []byte) []byte {
+	x.scratch = dedup.UnpackEntry(x.scratch[:0], p)
+	return x.scratch
+}
+
+// packID appends id to dst: an id of 32 lowercase hex digits (as
+// sources.ArticleKey makes them) as the 16 bytes they spell, packed true;
+// any other as it is.
+func packID(dst []byte, id string) (_ []byte, packed bool) {
+	if len(id) != 32 || strings.IndexFunc(id, func(c rune) bool { return (c < '0' || c > '9') && (c < 'a' || c > 'f') }) >= 0 {
+		return append(dst, id...), false
+	}
+	if out, err := hex.AppendDecode(dst, []byte(id)); err == nil {
+		return out, true
+	}
+	return append(dst, id...), false
+}
+
+// unpackID is the id packID appended as b.
+func unpackID(b []byte, packed bool) string {
+	if packed {
+		return hex.EncodeToString(b)
+	}
+	return string(b)
 }
 
 // copyVerdict gives e, a repeat of prev's article, prev's verdict. A
@@ -561,14 +617,14 @@ func (e *entry) copyVerdict(prev *entry) {
 func (e *entry) result() Result {
 	var r Result
 	if e.is(duplicate) {
-		r.Duplicate = &pipeline.Duplicate{Of: string(e.dupOf()), Kind: e.dupKind.String(), Similarity: float64(e.dupSim) / 1000}
+		r.Duplicate = &pipeline.Duplicate{Of: unpackID(e.dupOf(), e.is(hexDup)), Kind: e.dupKind.String(), Similarity: float64(e.dupSim) / 1000}
 	}
 	if e.is(hasStory) {
 		id, first := "", e.time
 		if e.story != nil {
 			id, first = e.story.id, e.story.first
 		} else {
-			id = natsutil.Token(string(e.id()))
+			id = natsutil.Token(unpackID(e.id(), e.is(hexID)))
 		}
 		r.Story = &pipeline.StoryRef{ID: id, FirstSeen: time.Unix(0, first).UTC(), Sources: int(e.sources), Breaking: e.is(breaking)}
 	}

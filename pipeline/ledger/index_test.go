@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
 )
@@ -288,5 +289,41 @@ func TestMemoryRefusesOversizedRecords(t *testing.T) {
 	}
 	if n := led.Index().Len(); n != 0 {
 		t.Errorf("%d records indexed, want 0", n)
+	}
+}
+
+// Ids are kept packed when they are 32 lowercase hex digits (as
+// sources.ArticleKey makes them) and as they are otherwise; either way a
+// duplicate names its original, a repeat is known and a story is named
+// by its first article exactly as they came.
+func TestPackedIDs(t *testing.T) {
+	for _, id := range []string{
+		"0123456789abcdef0123456789abcdef", // packed
+		"0123456789ABCDEF0123456789ABCDEF", // hex, but would come back lowercase
+		"0123456789abcdef0123456789abcdeg", // 32, not hex
+		"feed-item-7",
+	} {
+		x := NewIndex(Rules{})
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		key := Key{Kind: KindURL, Hash: 99}
+		rec := func(id string) *Record {
+			return &Record{Article: id, Feed: "f", Keys: []Key{key}, StoryKeys: []uint64{1}, StorySig: []byte("story")}
+		}
+		first := x.Apply(1, t0, rec(id))
+		if first.Story == nil || first.Story.ID != natsutil.Token(id) {
+			t.Fatalf("%s: story %+v, want id %s", id, first.Story, natsutil.Token(id))
+		}
+		cp := x.Apply(2, t0.Add(time.Second), rec(id+"-copy"))
+		if cp.Duplicate == nil || cp.Duplicate.Of != id {
+			t.Fatalf("%s: copy's duplicate %+v, want of %s", id, cp.Duplicate, id)
+		}
+		again := x.Apply(3, t0.Add(2*time.Second), rec(id))
+		if !again.Repeat || again.Duplicate != nil || again.Story.ID != natsutil.Token(id) {
+			t.Fatalf("%s: redelivery %+v (story %+v), want a repeat of the first", id, again, again.Story)
+		}
+		cp2 := x.Apply(4, t0.Add(3*time.Second), rec(id+"-copy"))
+		if !cp2.Repeat || cp2.Duplicate == nil || cp2.Duplicate.Of != id {
+			t.Fatalf("%s: the copy's redelivery %+v, want a repeat, duplicate of %s", id, cp2, id)
+		}
 	}
 }
