@@ -3,7 +3,6 @@ package ledger
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -85,14 +84,14 @@ type segment struct {
 	first, last int64  // ledger times of the first and last entry
 	base        uint64 // the entry number of entries[0]
 	entries     []entry
-	// data holds the entries' ids, feeds and signatures back to back
-	// (entry.off): one allocation a segment, not four an entry.
+	// data holds the entries' fields (entry.field) back to back
+	// (entry.off): one allocation a segment, not five an entry.
 	data []byte
 }
 
 // entry is one applied record: what later records compare with, and the
-// verdict it got, in 56 bytes. Its id, feed, signatures, exact key checks
-// and the id of its original are in its segment's data.
+// verdict it got, in 56 bytes. Its id, feed, signatures and the id of its
+// original are in its segment's data.
 type entry struct {
 	seq  uint64
 	time int64
@@ -108,7 +107,6 @@ type entry struct {
 	idLen, feedLen, nearLen, storyLen, dupLen uint16
 	dupSim                                    uint16 // similarity to the original, in thousandths
 	dupKind                                   Kind
-	nExact                                    uint8 // the exact key checks (holds)
 	flags                                     flags
 }
 
@@ -129,8 +127,8 @@ const (
 func (e *entry) is(f flags) bool { return e.flags&f != 0 }
 
 // The entry's fields, views of its segment's data, where they lie in this
-// order: the id and the original's id packed (packID), the signatures
-// packed (dedup.PackEntry).
+// order: the id (packID), the feed, the near and story signature entries
+// (dedup.PackEntry), the original's id (packID, a duplicate's).
 func (e *entry) field(from, n int) []byte {
 	at := int(e.off) + from
 	return e.seg.data[at : at+n : at+n]
@@ -143,23 +141,8 @@ func (e *entry) nearSig() []byte {
 func (e *entry) storySig() []byte {
 	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen), int(e.storyLen))
 }
-func (e *entry) checks() []byte {
-	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen)+int(e.storyLen), 2*int(e.nExact))
-}
 func (e *entry) dupOf() []byte {
-	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen)+int(e.storyLen)+2*int(e.nExact), int(e.dupLen))
-}
-
-// holds reports whether one of e's exact keys has slot k, as far as the
-// low 16 bits of the slots (which the sealed table does not keep) tell.
-func (e *entry) holds(k uint64) bool {
-	c := e.checks()
-	for i := 0; i < len(c); i += 2 {
-		if binary.LittleEndian.Uint16(c[i:]) == uint16(k) {
-			return true
-		}
-	}
-	return false
+	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen)+int(e.storyLen), int(e.dupLen))
 }
 
 // storyState is a story: its id, when it was first seen, its sources.
@@ -282,18 +265,13 @@ func (x *Index) at(seq uint64) *entry {
 }
 
 // owner returns the live entry owning key slot k, if any (x.mu held): the
-// newest segment's, else the older segments' latest. The sealed table
-// keeps 48 bits of a slot: an owner found there by an exact key (exact)
-// must hold the key's other bits too; other owners are checked by the
-// caller (ids and signatures are compared).
-func (x *Index) owner(k uint64, exact bool, now int64) *entry {
+// newest segment's, else the older segments' latest.
+func (x *Index) owner(k uint64, now int64) *entry {
 	var e *entry
 	if j, ok := x.cur.get(k); ok {
 		e = &x.segs[len(x.segs)-1].entries[j]
 	} else if v, ok := x.old.get(k); ok {
-		if e = x.resolve(v); e != nil && exact && !e.holds(k) {
-			return nil
-		}
+		e = x.resolve(v)
 	}
 	if e == nil || e.time < now-int64(x.rules.Horizon) {
 		return nil // none, or expired
@@ -341,13 +319,12 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	// A record of an article already in the ledger (a redelivery after
 	// the stream's duplicate window) gets the verdict it got then.
 	idSlot := slot(slotID, hash64.String(r.Article))
-	if prev := x.owner(idSlot, false, now); prev != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
+	if prev := x.owner(idSlot, now); prev != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
 		e.copyVerdict(prev)
 		return e
 	}
 	x.cur.set(idSlot, self)
-	// Record limits (maxString, maxSig, maxKeys) keep every length in 16
-	// bits and the exact keys in 8.
+	// Record limits (maxString, maxSig) keep every length in 16 bits.
 	at := len(seg.data)
 	seg.data = append(seg.data, r.Feed...)
 	e.feedLen, at = uint16(len(seg.data)-at), len(seg.data)
@@ -355,12 +332,6 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	e.nearLen, at = uint16(len(seg.data)-at), len(seg.data)
 	seg.data = dedup.PackEntry(seg.data, r.StorySig)
 	e.storyLen = uint16(len(seg.data) - at)
-	for _, k := range r.Keys {
-		if k.Kind != KindNear {
-			seg.data = binary.LittleEndian.AppendUint16(seg.data, uint16(slot(k.Kind, k.Hash)))
-			e.nExact++
-		}
-	}
 
 	// Duplicates: the first exact key owned by an earlier article decides;
 	// a near key's owner must have a similar signature.
@@ -368,7 +339,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	owners := make([]*entry, len(r.Keys), max(len(r.Keys), len(r.StoryKeys)))
 	for i, k := range r.Keys {
 		s := slot(k.Kind, k.Hash)
-		o := x.owner(s, k.Kind != KindNear, now)
+		o := x.owner(s, now)
 		owners[i] = o
 		if o == nil {
 			x.cur.set(s, self)
@@ -414,7 +385,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	owners = owners[:0]
 	for _, h := range r.StoryKeys {
 		s := slot(slotStory, h)
-		o := x.owner(s, false, now)
+		o := x.owner(s, now)
 		owners = append(owners, o)
 		if o == nil {
 			x.cur.set(s, self)
@@ -522,21 +493,22 @@ func (x *Index) segment(now int64) *segment {
 func (x *Index) seal() {
 	newest := x.segs[len(x.segs)-1]
 	add := x.cur.sorted()
-	tb := newTableBuilder(len(x.old.words) + len(add))
+	tb := newTableBuilder(len(x.old.places) + len(add))
 	j := 0
-	x.old.each(func(p uint64, v uint32) {
-		for ; j < len(add) && prefix(add[j].slot) < p; j++ {
-			tb.add(prefix(add[j].slot), uint32(newest.base+uint64(add[j].v)))
+	for _, p := range x.old.places {
+		k := p.slot()
+		for ; j < len(add) && add[j].slot < k; j++ {
+			tb.add(add[j].slot, uint32(newest.base+uint64(add[j].v)))
 		}
-		if j < len(add) && prefix(add[j].slot) == p {
-			return // the newer owner wins
+		if j < len(add) && add[j].slot == k {
+			continue // the newer owner wins
 		}
-		if x.resolve(v) != nil {
-			tb.add(p, v)
+		if x.resolve(p.v) != nil {
+			tb.add(k, p.v)
 		}
-	})
+	}
 	for ; j < len(add); j++ {
-		tb.add(prefix(add[j].slot), uint32(newest.base+uint64(add[j].v)))
+		tb.add(add[j].slot, uint32(newest.base+uint64(add[j].v)))
 	}
 	x.old, x.cur = tb.table(), newHot(x.cur.n)
 	newest.entries = slices.Clip(slices.Clone(newest.entries))
@@ -609,7 +581,7 @@ func (e *entry) copyVerdict(prev *entry) {
 	seq, t, seg, off, idLen := e.seq, e.time, e.seg, e.off, e.idLen
 	*e = *prev
 	e.seq, e.time, e.seg, e.off, e.idLen = seq, t, seg, off, idLen
-	e.feedLen, e.nearLen, e.storyLen, e.nExact = 0, 0, 0, 0
+	e.feedLen, e.nearLen, e.storyLen = 0, 0, 0
 	e.flags |= repeat
 	e.seg.data = append(e.seg.data, prev.dupOf()...) // e's fields are last in its data
 }

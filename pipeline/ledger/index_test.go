@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/hash64"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
@@ -88,24 +89,26 @@ func TestBreakingWindow(t *testing.T) {
 
 // newTable is a table of the pairs of m.
 func newTable(m map[uint64]uint32) table {
-	keys := slices.Sorted(maps.Keys(m))
-	tb := newTableBuilder(len(keys))
-	for _, k := range keys {
-		tb.add(prefix(k), m[k])
+	tb := newTableBuilder(len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		tb.add(k, m[k])
 	}
 	return tb.table()
 }
 
 // A sealed table finds every slot it was built from, with its value, and
-// no other, at the edges of the hash space too; it keeps 48 bits of a
-// slot, so a slot that differs only in its low 16 bits is found as the
-// same key (the index checks such owners: TestExactKeyCheck).
+// no other, at the edges of the hash space and beside slots that differ
+// from it only in their lowest bits.
 func TestTable(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 5, 1000, 100_000} {
 		m := map[uint64]uint32{}
 		rng := rand.New(rand.NewPCG(uint64(n), 1))
 		for len(m) < n {
-			m[rng.Uint64()] = uint32(len(m))
+			k := rng.Uint64()
+			m[k] = uint32(len(m))
+			if len(m)%3 == 0 {
+				m[k^1] = uint32(len(m))
+			}
 		}
 		if n >= 2 {
 			m[0], m[math.MaxUint64] = 7, 8
@@ -115,8 +118,11 @@ func TestTable(t *testing.T) {
 			if got, ok := tab.get(k); !ok || got != v {
 				t.Fatalf("n=%d: get(%x) = %d, %v; want %d", n, k, got, ok, v)
 			}
-			if got, ok := tab.get(k ^ 0xffff); !ok || got != v {
-				t.Fatalf("n=%d: get(%x), %x with other low bits, = %d, %v; want %d", n, k^0xffff, k, got, ok, v)
+			if _, in := m[k^2]; in {
+				continue
+			}
+			if got, ok := tab.get(k ^ 2); ok {
+				t.Fatalf("n=%d: get(%x), a slot never added beside %x, = %d", n, k^2, k, got)
 			}
 		}
 		for range 1000 {
@@ -131,35 +137,53 @@ func TestTable(t *testing.T) {
 	}
 }
 
-// An owner found in the sealed table by an exact key must hold the key's
-// low bits, which the table does not keep; other owners are the caller's
-// to check.
-func TestExactKeyCheck(t *testing.T) {
-	rules := Rules{Horizon: 8 * time.Hour}
-	x := NewIndex(rules)
+// unmix inverts hash64.Mix, so a test can make keys whose slots it
+// chooses.
+func unmix(x uint64) uint64 {
+	x ^= x>>31 ^ x>>62
+	x *= 0x319642b2d24d8ec3 // the inverse of 0x94d049bb133111eb
+	x ^= x>>27 ^ x>>54
+	x *= 0x96de1b173f119089 // the inverse of 0xbf58476d1ce4e5b9
+	x ^= x>>30 ^ x>>60
+	return x
+}
+
+// keyAt is the key of kind k whose slot is s.
+func keyAt(k Kind, s uint64) Key { return Key{Kind: k, Hash: unmix(s) ^ uint64(k)*0x9e3779b97f4a7c15} }
+
+// Keys whose slots differ only in their lowest bit are different keys,
+// in one segment, across a seal and beside an article's id: every owner
+// stays found, and a redelivery stays a repeat.
+func TestNeighbourSlots(t *testing.T) {
+	if k := keyAt(KindURL, 12345); slot(k.Kind, k.Hash) != 12345 {
+		t.Fatalf("keyAt: slot %x, want 12345", slot(k.Kind, k.Hash))
+	}
+	x := NewIndex(Rules{Horizon: 8 * time.Hour})
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	url := Key{Kind: KindURL, Hash: 12345}
-	x.Apply(1, t0, &Record{Article: "a", Feed: "f", Keys: []Key{url}})
-	x.Apply(2, t0.Add(2*time.Hour), &Record{Article: "b", Feed: "f"}) // seals a's segment
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if len(x.old.words) == 0 {
-		t.Fatal("a's segment was not sealed")
+	s := uint64(0x0123456789abcdef)
+	a, b := keyAt(KindURL, s), keyAt(KindURL, s^1)
+	c := keyAt(KindURL, slot(slotID, hash64.String("a"))^1) // beside a's id
+	x.Apply(1, t0, &Record{Article: "a", Feed: "f", Keys: []Key{a}})
+	x.Apply(2, t0.Add(time.Second), &Record{Article: "b", Feed: "f", Keys: []Key{b}})
+	x.Apply(3, t0.Add(2*time.Hour), &Record{Article: "c", Feed: "f", Keys: []Key{c}}) // seals a's and b's segment
+	x.Apply(4, t0.Add(4*time.Hour), &Record{Article: "d", Feed: "f"})                 // seals c's
+	if len(x.old.places) == 0 {
+		t.Fatal("nothing sealed")
 	}
-	now := t0.Add(2 * time.Hour).UnixNano()
-	s := slot(url.Kind, url.Hash)
-	if o := x.owner(s, true, now); o == nil || string(o.id()) != "a" {
-		t.Fatalf("owner of a's url: %v, want a", o)
+	at := t0.Add(4 * time.Hour)
+	for i, want := range []struct {
+		id  string
+		key Key
+		of  string
+	}{{"a2", a, "a"}, {"b2", b, "b"}, {"c2", c, "c"}} {
+		r := x.Apply(uint64(5+i), at.Add(time.Duration(i+1)*time.Second), &Record{Article: want.id, Feed: "f", Keys: []Key{want.key}})
+		if r.Duplicate == nil || r.Duplicate.Of != want.of {
+			t.Fatalf("%s has %s's url: duplicate %+v, want of %s", want.id, want.of, r.Duplicate, want.of)
+		}
 	}
-	other := s ^ 1 // another slot the table cannot tell from s
-	if _, ok := x.old.get(other); !ok {
-		t.Fatal("the table tells slots apart by their low bits: this test needs updating")
-	}
-	if o := x.owner(other, true, now); o != nil {
-		t.Fatalf("an exact key with other low bits has owner %s", o.id())
-	}
-	if o := x.owner(other, false, now); o == nil {
-		t.Fatal("a near or story key found no candidate (the caller compares signatures)")
+	r := x.Apply(8, at.Add(time.Minute), &Record{Article: "a", Feed: "f", Keys: []Key{a}})
+	if !r.Repeat || r.Duplicate != nil {
+		t.Fatalf("a redelivered: repeat %v, duplicate %+v; want a repeat of an original", r.Repeat, r.Duplicate)
 	}
 }
 
@@ -236,7 +260,7 @@ func TestSealedVerdicts(t *testing.T) {
 	}
 	x := led.Index()
 	x.mu.Lock()
-	segs, sealed := len(x.segs), len(x.old.words)
+	segs, sealed := len(x.segs), len(x.old.places)
 	x.mu.Unlock()
 	if segs < 5 || sealed == 0 {
 		t.Fatalf("%d segments, %d sealed keys: the test did not exercise sealing", segs, sealed)
@@ -271,8 +295,8 @@ func TestSegmentsInvisible(t *testing.T) {
 	if dups < 1000 || dups > 19_000 {
 		t.Fatalf("%d duplicates of 20,000: the ledger exercised too little", dups)
 	}
-	if len(segmented.segs) < 8 || len(segmented.old.words) == 0 {
-		t.Fatalf("%d segments, %d sealed keys: sealing not exercised", len(segmented.segs), len(segmented.old.words))
+	if len(segmented.segs) < 8 || len(segmented.old.places) == 0 {
+		t.Fatalf("%d segments, %d sealed keys: sealing not exercised", len(segmented.segs), len(segmented.old.places))
 	}
 }
 

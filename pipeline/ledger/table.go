@@ -22,8 +22,9 @@ type hot struct {
 	shift  uint // 64 - log2(len(places))
 }
 
-// place is a slot (its high and low halves) and its value + 1 (0: empty):
-// three words, not a uint64 and a uint32, which would pad to 16 bytes.
+// place is a slot (its high and low halves) and a value (in hot, the
+// value + 1, 0 marking an empty place): three words, not a uint64 and a
+// uint32, which would pad to 16 bytes.
 type place struct{ hi, lo, v uint32 }
 
 func (p *place) slot() uint64 { return uint64(p.hi)<<32 | uint64(p.lo) }
@@ -107,29 +108,20 @@ func (h *hot) sorted() []pair {
 }
 
 // table is a read-only map of slots (uniform 64-bit hashes) to entry
-// numbers (their low 32 bits) in 8 bytes a key. A slot's top 16 bits
-// choose its bucket, and the word kept for it is its next 32 bits (its
-// prefix, bits 16-47) above its value, sorted; start holds where each
-// bucket begins (256 KiB, small enough to stay in the CPU's cache), and a
-// slot is found where its prefix puts it within its bucket (slots are
-// uniform), usually in the first cache line read.
-//
-// The low 16 bits of a slot are not kept: two slots that differ only
-// there are the same key to the table. A lookup of N keys meets such a
-// false owner with probability N/2^48 (4e-8 at 10M keys): the index checks
-// every owner it finds here (ids and signatures are compared, exact keys
-// have their low bits kept by their entry: entry.holds).
+// numbers (their low 32 bits) in 12 bytes a key, each slot beside its
+// value, sorted. A slot's top 16 bits choose its bucket and start holds
+// where each bucket begins (256 KiB, small enough to stay in the CPU's
+// cache); a slot is found where its next 32 bits put it within its bucket
+// (slots are uniform), usually in the first cache line read.
 type table struct {
-	words []uint64 // prefix<<32 | value, in slot order
-	start []uint32 // 1<<tableBits + 1 (nil while empty)
+	places []place  // in slot order
+	start  []uint32 // 1<<tableBits + 1 (nil while empty)
 }
 
 const tableBits = 16
 
-func prefix(k uint64) uint64 { return k >> (64 - tableBits - 32) }
-
 func (t *table) get(k uint64) (uint32, bool) {
-	if len(t.words) == 0 {
+	if len(t.places) == 0 {
 		return 0, false
 	}
 	b := k >> (64 - tableBits)
@@ -137,58 +129,47 @@ func (t *table) get(k uint64) (uint32, bool) {
 	if lo == hi {
 		return 0, false
 	}
-	// Where k's prefix falls between the bucket's bounds, then step to it.
-	want := uint32(prefix(k))
-	i := lo + int(uint64(want)*uint64(hi-lo)>>32)
-	if uint32(t.words[i]>>32) < want {
-		for i++; i < hi && uint32(t.words[i]>>32) < want; i++ {
+	// Where k falls between the bucket's bounds, then step to it.
+	i := lo + int((k<<tableBits>>32)*uint64(hi-lo)>>32)
+	if t.places[i].slot() < k {
+		for i++; i < hi && t.places[i].slot() < k; i++ {
 		}
 	} else {
-		for i > lo && uint32(t.words[i-1]>>32) >= want {
+		for i > lo && t.places[i-1].slot() >= k {
 			i--
 		}
 	}
-	if i < hi && uint32(t.words[i]>>32) == want {
-		return uint32(t.words[i]), true
+	if i < hi && t.places[i].slot() == k {
+		return t.places[i].v, true
 	}
 	return 0, false
 }
 
-// tableBuilder makes a table from pairs added in prefix order.
+// tableBuilder makes a table from slots added in order.
 type tableBuilder struct {
 	t table
 	b uint64 // the next bucket whose start is unset
 }
 
 func newTableBuilder(n int) *tableBuilder {
-	return &tableBuilder{t: table{words: make([]uint64, 0, n), start: make([]uint32, 1<<tableBits+1)}}
+	return &tableBuilder{t: table{places: make([]place, 0, n), start: make([]uint32, 1<<tableBits+1)}}
 }
 
-// add appends the slot of prefix p (prefix(slot)) with value v; p must
-// not be below the last added.
-func (tb *tableBuilder) add(p uint64, v uint32) {
-	for ; tb.b <= p>>32; tb.b++ {
-		tb.t.start[tb.b] = uint32(len(tb.t.words))
+// add appends slot k with value v; k must be above the last added.
+func (tb *tableBuilder) add(k uint64, v uint32) {
+	for ; tb.b <= k>>(64-tableBits); tb.b++ {
+		tb.t.start[tb.b] = uint32(len(tb.t.places))
 	}
-	tb.t.words = append(tb.t.words, uint64(uint32(p))<<32|uint64(v))
+	tb.t.places = append(tb.t.places, place{hi: uint32(k >> 32), lo: uint32(k), v: v})
 }
 
 // table returns the table built.
 func (tb *tableBuilder) table() table {
-	if len(tb.t.words) == 0 {
+	if len(tb.t.places) == 0 {
 		return table{}
 	}
 	for ; tb.b < uint64(len(tb.t.start)); tb.b++ {
-		tb.t.start[tb.b] = uint32(len(tb.t.words))
+		tb.t.start[tb.b] = uint32(len(tb.t.places))
 	}
 	return tb.t
-}
-
-// each calls fn with the prefix and value of every word, in order.
-func (t *table) each(fn func(p uint64, v uint32)) {
-	for b := range len(t.start) - 1 {
-		for _, w := range t.words[t.start[b]:t.start[b+1]] {
-			fn(uint64(b)<<32|w>>32, uint32(w))
-		}
-	}
 }
