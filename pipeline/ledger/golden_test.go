@@ -59,8 +59,8 @@ func TestVerdictsGolden(t *testing.T) {
 			counts["new story"]++
 		}
 	}
-	if len(x.segs) < 4 || len(x.old.places) == 0 {
-		t.Fatalf("%d segments, %d sealed keys: expiry and sealing not exercised", len(x.segs), len(x.old.places))
+	if len(x.segs) < 4 || len(x.old.words) == 0 {
+		t.Fatalf("%d segments, %d sealed keys: expiry and sealing not exercised", len(x.segs), len(x.old.words))
 	}
 	var got strings.Builder
 	fmt.Fprintf(&got, "records %d\ndigest %s\n", len(ents), hex.EncodeToString(sum.Sum(nil)))

@@ -493,20 +493,19 @@ func (x *Index) segment(now int64) *segment {
 func (x *Index) seal() {
 	newest := x.segs[len(x.segs)-1]
 	add := x.cur.sorted()
-	tb := newTableBuilder(len(x.old.places) + len(add))
+	tb := newTableBuilder(len(x.old.words) + len(add))
 	j := 0
-	for _, p := range x.old.places {
-		k := p.slot()
+	x.old.each(func(k uint64, v uint32) {
 		for ; j < len(add) && add[j].slot < k; j++ {
 			tb.add(add[j].slot, uint32(newest.base+uint64(add[j].v)))
 		}
 		if j < len(add) && add[j].slot == k {
-			continue // the newer owner wins
+			return // the newer owner wins
 		}
-		if x.resolve(p.v) != nil {
-			tb.add(k, p.v)
+		if x.resolve(v) != nil {
+			tb.add(k, v)
 		}
-	}
+	})
 	for ; j < len(add); j++ {
 		tb.add(add[j].slot, uint32(newest.base+uint64(add[j].v)))
 	}

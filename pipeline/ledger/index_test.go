@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -87,9 +88,9 @@ func TestBreakingWindow(t *testing.T) {
 	}
 }
 
-// newTable is a table of the pairs of m.
-func newTable(m map[uint64]uint32) table {
-	tb := newTableBuilder(len(m))
+// newTable is a table of the pairs of m, sized for at least n slots.
+func newTable(m map[uint64]uint32, n int) table {
+	tb := newTableBuilder(max(n, len(m)))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		tb.add(k, m[k])
 	}
@@ -98,9 +99,14 @@ func newTable(m map[uint64]uint32) table {
 
 // A sealed table finds every slot it was built from, with its value, and
 // no other, at the edges of the hash space and beside slots that differ
-// from it only in their lowest bits.
+// from it only in their lowest bits; with 16 bucket bits and with more
+// (sized for 64M slots: 20).
 func TestTable(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 5, 1000, 100_000} {
+	for _, n := range []int{0, 1, 2, 5, 1000, 100_000, -100_000} {
+		sizedFor := 0
+		if n < 0 {
+			n, sizedFor = -n, 64<<20
+		}
 		m := map[uint64]uint32{}
 		rng := rand.New(rand.NewPCG(uint64(n), 1))
 		for len(m) < n {
@@ -113,7 +119,10 @@ func TestTable(t *testing.T) {
 		if n >= 2 {
 			m[0], m[math.MaxUint64] = 7, 8
 		}
-		tab := newTable(m)
+		tab := newTable(m, sizedFor)
+		if want := max(16, bits.Len(uint(sizedFor))-7); len(m) > 0 && tab.bits != uint(want) {
+			t.Fatalf("n=%d sized for %d: %d bucket bits, want %d", n, sizedFor, tab.bits, want)
+		}
 		for k, v := range m {
 			if got, ok := tab.get(k); !ok || got != v {
 				t.Fatalf("n=%d: get(%x) = %d, %v; want %d", n, k, got, ok, v)
@@ -167,7 +176,7 @@ func TestNeighbourSlots(t *testing.T) {
 	x.Apply(2, t0.Add(time.Second), &Record{Article: "b", Feed: "f", Keys: []Key{b}})
 	x.Apply(3, t0.Add(2*time.Hour), &Record{Article: "c", Feed: "f", Keys: []Key{c}}) // seals a's and b's segment
 	x.Apply(4, t0.Add(4*time.Hour), &Record{Article: "d", Feed: "f"})                 // seals c's
-	if len(x.old.places) == 0 {
+	if len(x.old.words) == 0 {
 		t.Fatal("nothing sealed")
 	}
 	at := t0.Add(4 * time.Hour)
@@ -260,7 +269,7 @@ func TestSealedVerdicts(t *testing.T) {
 	}
 	x := led.Index()
 	x.mu.Lock()
-	segs, sealed := len(x.segs), len(x.old.places)
+	segs, sealed := len(x.segs), len(x.old.words)
 	x.mu.Unlock()
 	if segs < 5 || sealed == 0 {
 		t.Fatalf("%d segments, %d sealed keys: the test did not exercise sealing", segs, sealed)
@@ -295,8 +304,8 @@ func TestSegmentsInvisible(t *testing.T) {
 	if dups < 1000 || dups > 19_000 {
 		t.Fatalf("%d duplicates of 20,000: the ledger exercised too little", dups)
 	}
-	if len(segmented.segs) < 8 || len(segmented.old.places) == 0 {
-		t.Fatalf("%d segments, %d sealed keys: sealing not exercised", len(segmented.segs), len(segmented.old.places))
+	if len(segmented.segs) < 8 || len(segmented.old.words) == 0 {
+		t.Fatalf("%d segments, %d sealed keys: sealing not exercised", len(segmented.segs), len(segmented.old.words))
 	}
 }
 

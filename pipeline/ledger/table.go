@@ -8,59 +8,50 @@ import (
 
 // The index's two key tables: hot, the newest segment's keys, written as
 // records arrive; table, every older segment's live keys merged, read-only
-// until the next merge. Both map slots (uniform 64-bit hashes) to numbers,
-// and keep a key and its number side by side, so that finding a key costs
-// one cache miss, not two.
+// until the next merge. Both map slots (uniform 64-bit hashes) to numbers.
 
 // hot is an open-addressing hash table of slots to entry indexes (linear
 // probing on the slot's top bits, which are uniform): 12 bytes a place,
-// 3/8 to 3/4 full, one cache line read for most lookups. The zero value is
-// empty and ready.
+// 3/8 to 3/4 full. The values are apart from the slots: a lookup of an
+// absent slot (most are) reads only values until it meets an empty place,
+// 16 to a cache line. The zero value is empty and ready.
 type hot struct {
-	places []place
-	n      int
-	shift  uint // 64 - log2(len(places))
+	keys  []uint64
+	vals  []uint32 // index + 1; 0: an empty place
+	n     int
+	shift uint // 64 - log2(len(keys))
 }
-
-// place is a slot (its high and low halves) and a value (in hot, the
-// value + 1, 0 marking an empty place): three words, not a uint64 and a
-// uint32, which would pad to 16 bytes.
-type place struct{ hi, lo, v uint32 }
-
-func (p *place) slot() uint64 { return uint64(p.hi)<<32 | uint64(p.lo) }
 
 // get returns the value of slot k.
 func (h *hot) get(k uint64) (uint32, bool) {
 	if h.n == 0 {
 		return 0, false
 	}
-	mask := len(h.places) - 1
+	mask := len(h.keys) - 1
 	for i := int(k >> h.shift); ; i = (i + 1) & mask {
-		p := &h.places[i]
 		switch {
-		case p.v == 0:
+		case h.vals[i] == 0:
 			return 0, false
-		case p.slot() == k:
-			return p.v - 1, true
+		case h.keys[i] == k:
+			return h.vals[i] - 1, true
 		}
 	}
 }
 
 // set makes v the value of slot k.
 func (h *hot) set(k uint64, v uint32) {
-	if 4*(h.n+1) > 3*len(h.places) {
+	if 4*(h.n+1) > 3*len(h.keys) {
 		h.grow()
 	}
-	mask := len(h.places) - 1
+	mask := len(h.keys) - 1
 	for i := int(k >> h.shift); ; i = (i + 1) & mask {
-		p := &h.places[i]
 		switch {
-		case p.v == 0:
-			*p = place{hi: uint32(k >> 32), lo: uint32(k), v: v + 1}
+		case h.vals[i] == 0:
+			h.keys[i], h.vals[i] = k, v+1
 			h.n++
 			return
-		case p.slot() == k:
-			p.v = v + 1
+		case h.keys[i] == k:
+			h.vals[i] = v + 1
 			return
 		}
 	}
@@ -75,16 +66,16 @@ func newHot(n int) hot {
 	for 3*size < 4*n {
 		size *= 2
 	}
-	return hot{places: make([]place, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	return hot{keys: make([]uint64, size), vals: make([]uint32, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
 }
 
 // grow doubles the places and puts every slot back.
 func (h *hot) grow() {
 	old := *h
-	*h = newHot(2 * len(old.places) * 3 / 4)
-	for i := range old.places {
-		if p := &old.places[i]; p.v != 0 {
-			h.set(p.slot(), p.v-1)
+	*h = newHot(2 * len(old.keys) * 3 / 4)
+	for i, v := range old.vals {
+		if v != 0 {
+			h.set(old.keys[i], v-1)
 		}
 	}
 }
@@ -98,9 +89,9 @@ type pair struct {
 // sorted returns the slots and their values in slot order.
 func (h *hot) sorted() []pair {
 	pairs := make([]pair, 0, h.n)
-	for i := range h.places {
-		if p := &h.places[i]; p.v != 0 {
-			pairs = append(pairs, pair{p.slot(), p.v - 1})
+	for i, v := range h.vals {
+		if v != 0 {
+			pairs = append(pairs, pair{h.keys[i], v - 1})
 		}
 	}
 	slices.SortFunc(pairs, func(a, b pair) int { return cmp.Compare(a.slot, b.slot) })
@@ -108,41 +99,63 @@ func (h *hot) sorted() []pair {
 }
 
 // table is a read-only map of slots (uniform 64-bit hashes) to entry
-// numbers (their low 32 bits) in 12 bytes a key, each slot beside its
-// value, sorted. A slot's top 16 bits choose its bucket and start holds
-// where each bucket begins (256 KiB, small enough to stay in the CPU's
-// cache); a slot is found where its next 32 bits put it within its bucket
-// (slots are uniform), usually in the first cache line read.
+// numbers (their low 32 bits) in 10 bytes a key. A slot's top bits (16 or
+// more, about 64 slots a bucket) choose its bucket, and start holds where
+// each bucket begins (4 bytes per 64 keys, small enough to stay in the
+// CPU's cache); in the bucket, the slot's low 48 bits are kept beside its
+// value, sorted, and a slot is found where its bits put it within its
+// bucket (slots are uniform), usually in the first cache line read.
 type table struct {
-	places []place  // in slot order
-	start  []uint32 // 1<<tableBits + 1 (nil while empty)
+	words []word
+	start []uint32 // 1<<bits + 1 (nil while empty)
+	bits  uint
 }
 
-const tableBits = 16
+// word is a slot's low 48 bits and its value, in five 16-bit halves (no
+// padding). The bucket holds the slot's top 16 bits or more.
+type word [5]uint16
+
+const lowBits = 1<<48 - 1
+
+func makeWord(k uint64, v uint32) word {
+	return word{uint16(k >> 32), uint16(k >> 16), uint16(k), uint16(v >> 16), uint16(v)}
+}
+func (w *word) low() uint64   { return uint64(w[0])<<32 | uint64(w[1])<<16 | uint64(w[2]) }
+func (w *word) value() uint32 { return uint32(w[3])<<16 | uint32(w[4]) }
 
 func (t *table) get(k uint64) (uint32, bool) {
-	if len(t.places) == 0 {
+	if len(t.words) == 0 {
 		return 0, false
 	}
-	b := k >> (64 - tableBits)
+	b := k >> (64 - t.bits)
 	lo, hi := int(t.start[b]), int(t.start[b+1])
 	if lo == hi {
 		return 0, false
 	}
 	// Where k falls between the bucket's bounds, then step to it.
-	i := lo + int((k<<tableBits>>32)*uint64(hi-lo)>>32)
-	if t.places[i].slot() < k {
-		for i++; i < hi && t.places[i].slot() < k; i++ {
+	low := k & lowBits
+	i := lo + int((k<<t.bits>>32)*uint64(hi-lo)>>32)
+	if t.words[i].low() < low {
+		for i++; i < hi && t.words[i].low() < low; i++ {
 		}
 	} else {
-		for i > lo && t.places[i-1].slot() >= k {
+		for i > lo && t.words[i-1].low() >= low {
 			i--
 		}
 	}
-	if i < hi && t.places[i].slot() == k {
-		return t.places[i].v, true
+	if i < hi && t.words[i].low() == low {
+		return t.words[i].value(), true
 	}
 	return 0, false
+}
+
+// each calls fn with every slot and its value, in slot order.
+func (t *table) each(fn func(k uint64, v uint32)) {
+	for b := range len(t.start) - 1 {
+		for i := t.start[b]; i < t.start[b+1]; i++ {
+			fn(uint64(b)<<(64-t.bits)|t.words[i].low(), t.words[i].value())
+		}
+	}
 }
 
 // tableBuilder makes a table from slots added in order.
@@ -151,25 +164,30 @@ type tableBuilder struct {
 	b uint64 // the next bucket whose start is unset
 }
 
+// newTableBuilder returns a builder for a table of up to n slots.
 func newTableBuilder(n int) *tableBuilder {
-	return &tableBuilder{t: table{places: make([]place, 0, n), start: make([]uint32, 1<<tableBits+1)}}
+	bits := uint(16)
+	for 1<<(bits+6) < n {
+		bits++
+	}
+	return &tableBuilder{t: table{words: make([]word, 0, n), start: make([]uint32, 1<<bits+1), bits: bits}}
 }
 
 // add appends slot k with value v; k must be above the last added.
 func (tb *tableBuilder) add(k uint64, v uint32) {
-	for ; tb.b <= k>>(64-tableBits); tb.b++ {
-		tb.t.start[tb.b] = uint32(len(tb.t.places))
+	for ; tb.b <= k>>(64-tb.t.bits); tb.b++ {
+		tb.t.start[tb.b] = uint32(len(tb.t.words))
 	}
-	tb.t.places = append(tb.t.places, place{hi: uint32(k >> 32), lo: uint32(k), v: v})
+	tb.t.words = append(tb.t.words, makeWord(k, v))
 }
 
 // table returns the table built.
 func (tb *tableBuilder) table() table {
-	if len(tb.t.places) == 0 {
+	if len(tb.t.words) == 0 {
 		return table{}
 	}
 	for ; tb.b < uint64(len(tb.t.start)); tb.b++ {
-		tb.t.start[tb.b] = uint32(len(tb.t.places))
+		tb.t.start[tb.b] = uint32(len(tb.t.words))
 	}
 	return tb.t
 }
