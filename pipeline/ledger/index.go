@@ -85,8 +85,12 @@ type segment struct {
 	base        uint64 // the entry number of entries[0]
 	entries     []entry
 	// data holds the entries' fields (entry.field) back to back
-	// (entry.off): one allocation a segment, not five an entry.
+	// (entry.off): one allocation a segment, not four an entry.
 	data []byte
+	// feeds are the feeds of its entries (entry.feed), each once; feedOf
+	// numbers them while the segment is the newest.
+	feeds  []string
+	feedOf map[string]uint16
 }
 
 // entry is one applied record: what later records compare with, and the
@@ -102,12 +106,13 @@ type entry struct {
 	story   *storyState
 	off     uint32 // where the entry's fields start in seg.data
 	sources int32  // the story's sources when this entry was applied
-	// The lengths of the id, feed, near and story signatures, and of the
-	// id of the original (a duplicate's).
-	idLen, feedLen, nearLen, storyLen, dupLen uint16
-	dupSim                                    uint16 // similarity to the original, in thousandths
-	dupKind                                   Kind
-	flags                                     flags
+	feed    uint16 // the number of its feed in seg.feeds
+	// The lengths of the id, the near and story signatures, and the id of
+	// the original (a duplicate's).
+	idLen, nearLen, storyLen, dupLen uint16
+	dupSim                           uint16 // similarity to the original, in thousandths
+	dupKind                          Kind
+	flags                            flags
 }
 
 // flags are an entry's verdict flags.
@@ -127,22 +132,21 @@ const (
 func (e *entry) is(f flags) bool { return e.flags&f != 0 }
 
 // The entry's fields, views of its segment's data, where they lie in this
-// order: the id (packID), the feed, the near and story signature entries
+// order: the id (packID), the near and story signature entries
 // (dedup.PackEntry), the original's id (packID, a duplicate's).
 func (e *entry) field(from, n int) []byte {
 	at := int(e.off) + from
 	return e.seg.data[at : at+n : at+n]
 }
-func (e *entry) id() []byte   { return e.field(0, int(e.idLen)) }
-func (e *entry) feed() []byte { return e.field(int(e.idLen), int(e.feedLen)) }
+func (e *entry) id() []byte { return e.field(0, int(e.idLen)) }
 func (e *entry) nearSig() []byte {
-	return e.field(int(e.idLen)+int(e.feedLen), int(e.nearLen))
+	return e.field(int(e.idLen), int(e.nearLen))
 }
 func (e *entry) storySig() []byte {
-	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen), int(e.storyLen))
+	return e.field(int(e.idLen)+int(e.nearLen), int(e.storyLen))
 }
 func (e *entry) dupOf() []byte {
-	return e.field(int(e.idLen)+int(e.feedLen)+int(e.nearLen)+int(e.storyLen), int(e.dupLen))
+	return e.field(int(e.idLen)+int(e.nearLen)+int(e.storyLen), int(e.dupLen))
 }
 
 // storyState is a story: its id, when it was first seen, its sources.
@@ -305,7 +309,7 @@ func (x *Index) resolve(v uint32) *entry {
 func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	seg := x.segment(now)
 	self := uint32(len(seg.entries))
-	seg.entries = append(seg.entries, entry{seq: seq, time: now, seg: seg, off: uint32(len(seg.data))})
+	seg.entries = append(seg.entries, entry{seq: seq, time: now, seg: seg, off: uint32(len(seg.data)), feed: seg.intern(r.Feed)})
 	e := &seg.entries[self]
 	var packed bool
 	seg.data, packed = packID(seg.data, r.Article)
@@ -326,8 +330,6 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	x.cur.set(idSlot, self)
 	// Record limits (maxString, maxSig) keep every length in 16 bits.
 	at := len(seg.data)
-	seg.data = append(seg.data, r.Feed...)
-	e.feedLen, at = uint16(len(seg.data)-at), len(seg.data)
 	seg.data = dedup.PackEntry(seg.data, r.NearSig)
 	e.nearLen, at = uint16(len(seg.data)-at), len(seg.data)
 	seg.data = dedup.PackEntry(seg.data, r.StorySig)
@@ -421,9 +423,8 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 // started it and no other article joined it yet.
 func (e *entry) storyOf() *storyState {
 	if e.story == nil {
-		feed := string(e.feed())
 		e.story = &storyState{id: natsutil.Token(unpackID(e.id(), e.is(hexID))), first: e.time, count: 1,
-			sources: []storySource{{feed: feed, joined: e.time}}}
+			sources: []storySource{{feed: e.seg.feeds[e.feed], joined: e.time}}}
 	}
 	return e.story
 }
@@ -457,10 +458,28 @@ func (x *Index) join(e *entry, feed string, now int64) {
 	}
 }
 
-// maxSegmentData bounds a segment's data, so entry offsets fit in 32 bits:
-// a burst that fills it (millions of records in horizon/8) opens a new
-// segment early.
-const maxSegmentData = 1 << 31
+// maxSegmentData bounds a segment's data, so entry offsets fit in 32 bits,
+// and maxSegmentFeeds its feeds, so their numbers fit in 16: a burst that
+// fills either (millions of records in horizon/8) opens a new segment
+// early.
+const (
+	maxSegmentData  = 1 << 31
+	maxSegmentFeeds = 1 << 16
+)
+
+// intern returns the number of feed in s.feeds, adding it if new.
+func (s *segment) intern(feed string) uint16 {
+	if i, ok := s.feedOf[feed]; ok {
+		return i
+	}
+	if s.feedOf == nil {
+		s.feedOf = map[string]uint16{}
+	}
+	i := uint16(len(s.feeds))
+	s.feeds = append(s.feeds, feed)
+	s.feedOf[feed] = i
+	return i
+}
 
 // segment returns the segment a record stamped now goes to, opening one
 // and dropping expired ones as ledger time passes (x.mu held).
@@ -473,7 +492,7 @@ func (x *Index) segment(now int64) *segment {
 			x.cur, x.old = hot{}, table{}
 		}
 	}
-	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span && len(x.segs[n-1].data) < maxSegmentData {
+	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span && len(x.segs[n-1].data) < maxSegmentData && len(x.segs[n-1].feeds) < maxSegmentFeeds {
 		s := x.segs[n-1]
 		s.last = max(s.last, now)
 		return s
@@ -512,6 +531,7 @@ func (x *Index) seal() {
 	x.old, x.cur = tb.table(), newHot(x.cur.n)
 	newest.entries = slices.Clip(slices.Clone(newest.entries))
 	newest.data = slices.Clip(slices.Clone(newest.data))
+	newest.feeds, newest.feedOf = slices.Clip(newest.feeds), nil
 }
 
 // markDuplicate makes e, the entry being applied (its fields last in its
@@ -577,10 +597,10 @@ func (e *entry) copyVerdict(prev *entry) {
 	if prev.is(hasStory) {
 		prev.storyOf() // its first-seen time is prev's, not e's
 	}
-	seq, t, seg, off, idLen := e.seq, e.time, e.seg, e.off, e.idLen
+	seq, t, seg, off, idLen, feed := e.seq, e.time, e.seg, e.off, e.idLen, e.feed
 	*e = *prev
 	e.seq, e.time, e.seg, e.off, e.idLen = seq, t, seg, off, idLen
-	e.feedLen, e.nearLen, e.storyLen = 0, 0, 0
+	e.feed, e.nearLen, e.storyLen = feed, 0, 0
 	e.flags |= repeat
 	e.seg.data = append(e.seg.data, prev.dupOf()...) // e's fields are last in its data
 }

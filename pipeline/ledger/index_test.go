@@ -360,3 +360,23 @@ func TestPackedIDs(t *testing.T) {
 		}
 	}
 }
+
+// A segment numbers its feeds in 16 bits: past 65,536 feeds a new one
+// opens, and every entry keeps its own feed.
+func TestSegmentFeeds(t *testing.T) {
+	x := NewIndex(Rules{})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = maxSegmentFeeds + 5000
+	for i := range n {
+		x.Apply(uint64(i+1), t0, &Record{Article: fmt.Sprint("a", i), Feed: fmt.Sprint("f", i%(n-10))})
+	}
+	if len(x.segs) != 2 {
+		t.Fatalf("%d segments for %d feeds at one time, want 2", len(x.segs), n)
+	}
+	for i := range n {
+		e := x.at(uint64(i + 1))
+		if got, want := e.seg.feeds[e.feed], fmt.Sprint("f", i%(n-10)); got != want {
+			t.Fatalf("record %d: feed %s, want %s", i, got, want)
+		}
+	}
+}
