@@ -94,8 +94,8 @@ type segment struct {
 }
 
 // entry is one applied record: what later records compare with, and the
-// verdict it got, in 56 bytes. Its id, feed, signatures and the id of its
-// original are in its segment's data.
+// verdict it got, in 56 bytes. Its id, signatures and the id of its
+// original are in its segment's data, its feed in the segment's feeds.
 type entry struct {
 	seq  uint64
 	time int64
@@ -459,9 +459,9 @@ func (x *Index) join(e *entry, feed string, now int64) {
 }
 
 // maxSegmentData bounds a segment's data, so entry offsets fit in 32 bits,
-// and maxSegmentFeeds its feeds, so their numbers fit in 16: a burst that
-// fills either (millions of records in horizon/8) opens a new segment
-// early.
+// and maxSegmentFeeds its feeds, so their numbers fit in 16: a segment
+// that fills either (millions of records, or 65,536 feeds, in horizon/8)
+// is sealed early and a new one opens.
 const (
 	maxSegmentData  = 1 << 31
 	maxSegmentFeeds = 1 << 16

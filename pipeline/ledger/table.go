@@ -99,10 +99,11 @@ func (h *hot) sorted() []pair {
 }
 
 // table is a read-only map of slots (uniform 64-bit hashes) to entry
-// numbers (their low 32 bits) in 10 bytes a key. A slot's top bits (16 or
-// more, about 64 slots a bucket) choose its bucket, and start holds where
-// each bucket begins (4 bytes per 64 keys, small enough to stay in the
-// CPU's cache); in the bucket, the slot's low 48 bits are kept beside its
+// numbers (their low 32 bits) in 10 bytes a key. A slot's top bits choose
+// its bucket: 16 bits (256 KiB of bucket starts) up to 4M keys, more
+// above, so that a bucket holds 32-64 keys and start holds where each
+// bucket begins in 4 bytes per 32 keys or more, small enough to stay in
+// the CPU's cache; in the bucket, the slot's low 48 bits are kept beside its
 // value, sorted, and a slot is found where its bits put it within its
 // bucket (slots are uniform), usually in the first cache line read.
 type table struct {
