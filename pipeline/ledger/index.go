@@ -70,6 +70,8 @@ type Index struct {
 
 	mu      sync.Mutex
 	scratch []byte     // an unpacked signature (x.mu held)
+	slots   []uint64   // the record's slots (warm)
+	sink    uint32     // what warm read
 	segs    []*segment // oldest first
 	cur     hot        // slot -> index in the newest segment's entries
 	old     table      // slot -> entry number, older segments
@@ -323,6 +325,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	// A record of an article already in the ledger (a redelivery after
 	// the stream's duplicate window) gets the verdict it got then.
 	idSlot := slot(slotID, hash64.String(r.Article))
+	x.warm(idSlot, r)
 	if prev := x.owner(idSlot, now); prev != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
 		e.copyVerdict(prev)
 		return e
@@ -417,6 +420,27 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	}
 	x.join(e, r.Feed, now)
 	return e
+}
+
+// warm reads, one after the other without waiting, the places where the
+// lookups of the record's slots will look first: at a million articles
+// most of them miss the CPU's caches, and misses that are all under way
+// at once cost little more than one, while the lookups themselves, one
+// after another, each wait for theirs. It changes nothing but speed
+// (x.mu held).
+func (x *Index) warm(idSlot uint64, r *Record) {
+	x.slots = append(x.slots[:0], idSlot)
+	for _, k := range r.Keys {
+		x.slots = append(x.slots, slot(k.Kind, k.Hash))
+	}
+	for _, h := range r.StoryKeys {
+		x.slots = append(x.slots, slot(slotStory, h))
+	}
+	var sum uint32
+	for _, k := range x.slots {
+		sum += x.cur.first(k) + x.old.first(k)
+	}
+	x.sink += sum
 }
 
 // storyOf is the state of the story e started or joined, made now if e

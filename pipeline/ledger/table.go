@@ -38,6 +38,15 @@ func (h *hot) get(k uint64) (uint32, bool) {
 	}
 }
 
+// first reads the place a lookup of k reads first (Index.warm).
+func (h *hot) first(k uint64) uint32 {
+	if h.n == 0 {
+		return 0
+	}
+	i := k >> h.shift
+	return h.vals[i] + uint32(h.keys[i])
+}
+
 // set makes v the value of slot k.
 func (h *hot) set(k uint64, v uint32) {
 	if 4*(h.n+1) > 3*len(h.keys) {
@@ -124,18 +133,24 @@ func makeWord(k uint64, v uint32) word {
 func (w *word) low() uint64   { return uint64(w[0])<<32 | uint64(w[1])<<16 | uint64(w[2]) }
 func (w *word) value() uint32 { return uint32(w[3])<<16 | uint32(w[4]) }
 
+// guess returns the bounds of k's bucket and the place between them
+// where k's bits put it (lo == hi: an empty bucket, i not a place).
+func (t *table) guess(k uint64) (lo, hi, i int) {
+	b := k >> (64 - t.bits)
+	lo, hi = int(t.start[b]), int(t.start[b+1])
+	return lo, hi, lo + int((k<<t.bits>>32)*uint64(hi-lo)>>32)
+}
+
 func (t *table) get(k uint64) (uint32, bool) {
 	if len(t.words) == 0 {
 		return 0, false
 	}
-	b := k >> (64 - t.bits)
-	lo, hi := int(t.start[b]), int(t.start[b+1])
+	lo, hi, i := t.guess(k)
 	if lo == hi {
 		return 0, false
 	}
-	// Where k falls between the bucket's bounds, then step to it.
+	// From where k's bits put it, step to it.
 	low := k & lowBits
-	i := lo + int((k<<t.bits>>32)*uint64(hi-lo)>>32)
 	if t.words[i].low() < low {
 		for i++; i < hi && t.words[i].low() < low; i++ {
 		}
@@ -148,6 +163,17 @@ func (t *table) get(k uint64) (uint32, bool) {
 		return t.words[i].value(), true
 	}
 	return 0, false
+}
+
+// first reads the word a lookup of k reads first (Index.warm).
+func (t *table) first(k uint64) uint32 {
+	if len(t.words) == 0 {
+		return 0
+	}
+	if lo, hi, i := t.guess(k); lo < hi {
+		return uint32(t.words[i][0])
+	}
+	return 0
 }
 
 // each calls fn with every slot and its value, in slot order.
