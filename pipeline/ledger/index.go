@@ -70,7 +70,7 @@ type Index struct {
 
 	mu      sync.Mutex
 	scratch []byte     // an unpacked signature (x.mu held)
-	slots   []uint64   // the record's slots (warm)
+	slots   []uint64   // the slots of the record being applied (slotsOf)
 	sink    uint32     // what warm read
 	segs    []*segment // oldest first
 	cur     hot        // slot -> index in the newest segment's entries
@@ -324,8 +324,9 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 
 	// A record of an article already in the ledger (a redelivery after
 	// the stream's duplicate window) gets the verdict it got then.
-	idSlot := slot(slotID, hash64.String(r.Article))
-	x.warm(idSlot, r)
+	x.slotsOf(r)
+	idSlot, keySlots, storySlots := x.slots[0], x.slots[1:1+len(r.Keys)], x.slots[1+len(r.Keys):]
+	x.warm()
 	if prev := x.owner(idSlot, now); prev != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
 		e.copyVerdict(prev)
 		return e
@@ -343,7 +344,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	var checked []*entry // candidates compared already (a handful)
 	owners := make([]*entry, len(r.Keys), max(len(r.Keys), len(r.StoryKeys)))
 	for i, k := range r.Keys {
-		s := slot(k.Kind, k.Hash)
+		s := keySlots[i]
 		o := x.owner(s, now)
 		owners[i] = o
 		if o == nil {
@@ -375,7 +376,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	if e.is(duplicate) {
 		for i, o := range owners {
 			if o != nil && o != e && o.sameRoot(e) {
-				x.cur.set(slot(r.Keys[i].Kind, r.Keys[i].Hash), self)
+				x.cur.set(keySlots[i], self)
 			}
 		}
 	}
@@ -388,8 +389,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	e.flags |= hasStory
 	checked = checked[:0]
 	owners = owners[:0]
-	for _, h := range r.StoryKeys {
-		s := slot(slotStory, h)
+	for _, s := range storySlots {
 		o := x.owner(s, now)
 		owners = append(owners, o)
 		if o == nil {
@@ -415,27 +415,31 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	}
 	for i, o := range owners {
 		if o != nil && o != e && o.story == e.story {
-			x.cur.set(slot(slotStory, r.StoryKeys[i]), self)
+			x.cur.set(storySlots[i], self)
 		}
 	}
-	x.join(e, r.Feed, now)
+	x.join(e, now)
 	return e
 }
 
-// warm reads, one after the other without waiting, the places where the
-// lookups of the record's slots will look first: at a million articles
-// most of them miss the CPU's caches, and misses that are all under way
-// at once cost little more than one, while the lookups themselves, one
-// after another, each wait for theirs. It changes nothing but speed
-// (x.mu held).
-func (x *Index) warm(idSlot uint64, r *Record) {
-	x.slots = append(x.slots[:0], idSlot)
+// slotsOf sets x.slots to the slots of r: its id's, its keys', its story
+// keys' (x.mu held).
+func (x *Index) slotsOf(r *Record) {
+	x.slots = append(x.slots[:0], slot(slotID, hash64.String(r.Article)))
 	for _, k := range r.Keys {
 		x.slots = append(x.slots, slot(k.Kind, k.Hash))
 	}
 	for _, h := range r.StoryKeys {
 		x.slots = append(x.slots, slot(slotStory, h))
 	}
+}
+
+// warm reads, one after the other without waiting, the places where the
+// lookups of x.slots will look first: at a million articles most of them
+// miss the CPU's caches, and misses that are all under way at once cost
+// little more than one, while the lookups themselves, one after another,
+// each wait for theirs. It changes nothing but speed (x.mu held).
+func (x *Index) warm() {
 	var sum uint32
 	for _, k := range x.slots {
 		sum += x.cur.first(k) + x.old.first(k)
@@ -453,10 +457,10 @@ func (e *entry) storyOf() *storyState {
 	return e.story
 }
 
-// join adds feed to e's story unless it carried the story already, and
-// records the story's state as of e.
-func (x *Index) join(e *entry, feed string, now int64) {
-	st, cfg := e.story, x.rules.Story
+// join adds e's feed to e's story unless it carried the story already,
+// and records the story's state as of e.
+func (x *Index) join(e *entry, now int64) {
+	st, cfg, feed := e.story, x.rules.Story, e.seg.feeds[e.feed]
 	known := false
 	for _, s := range st.sources {
 		if s.feed == feed {
