@@ -208,13 +208,18 @@ func (tb *tableBuilder) add(k uint64, v uint32) {
 	tb.t.words = append(tb.t.words, makeWord(k, v))
 }
 
-// table returns the table built.
+// table returns the table built, holding no more room than its slots
+// need: a merge is sized for every slot it may keep, and the slots of
+// expired segments and the ones taken over (about an eighth) are not.
 func (tb *tableBuilder) table() table {
 	if len(tb.t.words) == 0 {
 		return table{}
 	}
 	for ; tb.b < uint64(len(tb.t.start)); tb.b++ {
 		tb.t.start[tb.b] = uint32(len(tb.t.words))
+	}
+	if cap(tb.t.words)-len(tb.t.words) > len(tb.t.words)/32 {
+		tb.t.words = slices.Clone(tb.t.words)
 	}
 	return tb.t
 }
