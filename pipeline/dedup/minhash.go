@@ -43,11 +43,14 @@ type Params struct {
 	// ShortWords: a text shorter than this has the title added to its
 	// words, as for a feed item with a one-line description (default 20).
 	ShortWords int
+	// Bits is how many bits of each minimum hash an in-memory index keeps
+	// (Pack): 1, 2, 4 or 8 (default 8: BENCHMARKS.md, "The ledger").
+	Bits int
 }
 
 // DefaultParams are the measured defaults.
 func DefaultParams() Params {
-	return Params{Shingle: 3, Bands: 8, Rows: 2, Hashes: 64, Threshold: 0.5, LeadWords: 24, MinContainment: 0.5, MinWords: 8, ShortWords: 20}
+	return Params{Shingle: 3, Bands: 8, Rows: 2, Hashes: 64, Threshold: 0.5, LeadWords: 24, MinContainment: 0.5, MinWords: 8, ShortWords: 20, Bits: 8}
 }
 
 func (p Params) withDefaults() Params {
@@ -75,6 +78,12 @@ func (p Params) withDefaults() Params {
 	}
 	if p.ShortWords <= 0 {
 		p.ShortWords = d.ShortWords
+	}
+	if p.Bits != 1 && p.Bits != 2 && p.Bits != 4 && p.Bits != 8 {
+		p.Bits = d.Bits
+	}
+	if p.Hashes <= 0 {
+		p.Hashes = d.Hashes
 	}
 	if p.Bands*p.Rows > maxHashes {
 		p.Bands = maxHashes / p.Rows

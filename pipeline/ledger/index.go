@@ -69,7 +69,6 @@ type Index struct {
 	span  int64 // nanoseconds of ledger time per segment
 
 	mu      sync.Mutex
-	scratch []byte     // an unpacked signature (x.mu held)
 	slots   []uint64   // the slots of the record being applied (slotsOf)
 	sink    uint32     // what warm read
 	segs    []*segment // oldest first
@@ -135,7 +134,7 @@ func (e *entry) is(f flags) bool { return e.flags&f != 0 }
 
 // The entry's fields, views of its segment's data, where they lie in this
 // order: the id (packID), the near and story signature entries
-// (dedup.PackEntry), the original's id (packID, a duplicate's).
+// (dedup.Params.Pack), the original's id (packID, a duplicate's).
 func (e *entry) field(from, n int) []byte {
 	at := int(e.off) + from
 	return e.seg.data[at : at+n : at+n]
@@ -334,9 +333,9 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	x.cur.set(idSlot, self)
 	// Record limits (maxString, maxSig) keep every length in 16 bits.
 	at := len(seg.data)
-	seg.data = dedup.PackEntry(seg.data, r.NearSig)
+	seg.data = x.rules.Near.Pack(seg.data, r.NearSig)
 	e.nearLen, at = uint16(len(seg.data)-at), len(seg.data)
-	seg.data = dedup.PackEntry(seg.data, r.StorySig)
+	seg.data = x.rules.Story.Pack(seg.data, r.StorySig)
 	e.storyLen = uint16(len(seg.data) - at)
 
 	// Duplicates: the first exact key owned by an earlier article decides;
@@ -362,10 +361,9 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		if o.nearLen == 0 || e.nearLen == 0 {
 			continue
 		}
-		theirs := x.unpack(o.nearSig())
-		if sim, dup := x.rules.Near.Verdict(r.NearSig, theirs); dup {
+		if sim, dup, same := x.rules.Near.PackedVerdict(e.nearSig(), o.nearSig()); dup {
 			kind := KindNear
-			if c := dedup.EntryContent(r.NearSig); c != 0 && c == dedup.EntryContent(theirs) {
+			if same {
 				kind, sim = KindContent, 1
 			}
 			e.markDuplicate(o, kind, sim)
@@ -400,7 +398,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			continue
 		}
 		checked = append(checked, o)
-		if x.rules.Story.Same(r.StorySig, x.unpack(o.storySig())) {
+		if x.rules.Story.Same(e.storySig(), o.storySig()) {
 			e.story = o.storyOf()
 		}
 	}
@@ -589,13 +587,6 @@ func (e *entry) sameRoot(o *entry) bool {
 	a, ap := e.root()
 	b, bp := o.root()
 	return ap == bp && bytes.Equal(a, b)
-}
-
-// unpack returns the signature entry packed in p, valid until the next
-// call (x.mu held).
-func (x *Index) unpack(p []byte) []byte {
-	x.scratch = dedup.UnpackEntry(x.scratch[:0], p)
-	return x.scratch
 }
 
 // packID appends id to dst: an id of 32 lowercase hex digits (as

@@ -57,8 +57,9 @@ func (c Config) WithDefaults() Config {
 }
 
 // params are the story sketch's: single content words, 10 bands of 2
-// (candidates from Jaccard about 0.3), no lead fingerprint.
-var params = dedup.Params{Shingle: 1, Bands: 10, Rows: 2, Threshold: 1, LeadWords: -1, MinWords: 5, ShortWords: 1}
+// (candidates from Jaccard about 0.3) over 20 hashes, no lead
+// fingerprint; the index keeps Bits of each hash.
+var params = dedup.Params{Shingle: 1, Bands: 10, Rows: 2, Hashes: 20, Threshold: 1, LeadWords: -1, MinWords: 5, ShortWords: 1, Bits: 8}
 
 // Words are the words a story is recognised by: the content words (four
 // letters or more, digits kept) of the headline and the lead, from the
@@ -88,10 +89,15 @@ func (c Config) Sketch(w dedup.Words) (bands []uint64, sig []byte, ok bool) {
 	return sk.Bands, dedup.EncodeEntry(sk), true
 }
 
-// Same reports whether two story signature entries tell the same story.
+// Pack appends the form of a story signature entry an index keeps
+// (dedup.Params.Pack).
+func (c Config) Pack(dst, sig []byte) []byte { return params.Pack(dst, sig) }
+
+// Same reports whether two story signature entries, packed (Pack), tell
+// the same story.
 func (c Config) Same(mine, theirs []byte) bool {
 	p := params
 	p.Threshold = c.WithDefaults().Threshold
-	_, same := p.Verdict(mine, theirs)
+	_, same, _ := p.PackedVerdict(mine, theirs)
 	return same
 }

@@ -20,7 +20,7 @@ func TestSame(t *testing.T) {
 		if !ok {
 			t.Fatalf("%q: no sketch", title)
 		}
-		return sig
+		return c.Pack(nil, sig)
 	}
 	a := sketch("Valencia floods force thousands from homes", event)
 	b := sketch("Thousands evacuated as Turia bursts banks in Valencia", event+" More rain is forecast.")
