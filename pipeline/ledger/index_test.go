@@ -245,7 +245,7 @@ func TestHot(t *testing.T) {
 // Sealing segments does not change a verdict: articles spread over four
 // horizons, each with a copy 100 minutes later (its original's keys are in
 // the sealed table by then), get the verdicts the rules say, while the
-// index seals every horizon/8 and drops what the horizon passed.
+// index seals every horizon/16 and drops what the horizon passed.
 func TestSealedVerdicts(t *testing.T) {
 	c := &clock{time.Date(2026, 1, 6, 10, 0, 0, 0, time.UTC)}
 	rules := Rules{Horizon: 8 * time.Hour}
@@ -277,7 +277,7 @@ func TestSealedVerdicts(t *testing.T) {
 }
 
 // Segments and sealing are invisible: an index that seals a segment every
-// horizon/8 and one that keeps everything in one growing map reach the
+// horizon/16 and one that keeps everything in one growing map reach the
 // same verdict on every record of a long random ledger, where keys are
 // shared often and time runs over many horizons.
 func TestSegmentsInvisible(t *testing.T) {
