@@ -59,8 +59,8 @@ func TestVerdictsGolden(t *testing.T) {
 			counts["new story"]++
 		}
 	}
-	if len(x.segs) < 4 || len(x.old.words) == 0 {
-		t.Fatalf("%d segments, %d sealed keys: expiry and sealing not exercised", len(x.segs), len(x.old.words))
+	if len(x.segs) < 4 || x.exact.old.count() == 0 {
+		t.Fatalf("%d segments, %d sealed keys: expiry and sealing not exercised", len(x.segs), x.exact.old.count())
 	}
 	var got strings.Builder
 	fmt.Fprintf(&got, "records %d\ndigest %s\n", len(ents), hex.EncodeToString(sum.Sum(nil)))

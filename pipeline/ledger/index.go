@@ -63,19 +63,23 @@ type Result struct {
 // segment are in a hash table (hot); when a newer segment opens they are
 // merged into one sealed table with the keys of every older segment still
 // live, so a key is looked up in two places whatever the size of the index
-// (table.go).
+// (table.go). Exact keys (ids, urls, guids, contents) and band keys (near
+// and story bands, leads) have tables of their own: a band key's owner is
+// only a candidate whose signature decides, so its sealed table can be
+// narrow.
 type Index struct {
 	rules Rules
 	span  int64 // nanoseconds of ledger time per segment
 
 	mu      sync.Mutex
-	slots   []uint64   // the slots of the record being applied (slotsOf)
-	sink    uint32     // what warm read
-	segs    []*segment // oldest first
-	cur     hot        // slot -> index in the newest segment's entries
-	old     table      // slot -> entry number, older segments
-	next    uint64     // the entry number of the next entry
-	applied uint64     // the last ledger position applied (Pos)
+	slots   []uint64     // the slots of the record being applied (slotsOf)
+	sink    uint32       // what warm read
+	segs    []*segment   // oldest first
+	exact   keyTables    // ids, urls, guids, contents
+	bands   keyTables    // near and story bands, leads (narrow)
+	tabs    []*keyTables // the tables of x.slots (slotsOf)
+	next    uint64       // the entry number of the next entry
+	applied uint64       // the last ledger position applied (Pos)
 	wake    chan struct{}
 	entries int
 }
@@ -163,6 +167,13 @@ type storySource struct {
 	joined int64
 }
 
+// keyTables are the key tables of one class of keys.
+type keyTables struct {
+	cur    hot   // slot -> index in the newest segment's entries
+	old    table // slot -> entry number, older segments
+	narrow bool  // old keeps 16 bits of a slot below its bucket, not 48
+}
+
 // Key slots: a key's hash mixed with its kind, so equal hashes of
 // different kinds never meet, and mixed again, so the slots are uniform
 // whatever the hashes (the tables rely on it).
@@ -183,7 +194,7 @@ const segmentsPerHorizon = 16
 // NewIndex returns an empty index.
 func NewIndex(r Rules) *Index {
 	r = r.withDefaults()
-	return &Index{rules: r, span: int64(r.Horizon / segmentsPerHorizon), wake: make(chan struct{})}
+	return &Index{rules: r, span: int64(r.Horizon / segmentsPerHorizon), wake: make(chan struct{}), bands: keyTables{narrow: true}}
 }
 
 // Len is the number of records indexed.
@@ -276,13 +287,13 @@ func (x *Index) at(seq uint64) *entry {
 	return nil
 }
 
-// owner returns the live entry owning key slot k, if any (x.mu held): the
-// newest segment's, else the older segments' latest.
-func (x *Index) owner(k uint64, now int64) *entry {
+// owner returns the live entry owning key slot k in kt, if any (x.mu
+// held): the newest segment's, else the older segments' latest.
+func (x *Index) owner(kt *keyTables, k uint64, now int64) *entry {
 	var e *entry
-	if j, ok := x.cur.get(k); ok {
+	if j, ok := kt.cur.get(k); ok {
 		e = &x.segs[len(x.segs)-1].entries[j]
-	} else if v, ok := x.old.get(k); ok {
+	} else if v, ok := kt.old.get(k); ok {
 		e = x.resolve(v)
 	}
 	if e == nil || e.time < now-int64(x.rules.Horizon) {
@@ -333,11 +344,11 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	x.slotsOf(r)
 	idSlot, keySlots, storySlots := x.slots[0], x.slots[1:1+len(r.Keys)], x.slots[1+len(r.Keys):]
 	x.warm()
-	if prev := x.owner(idSlot, now); prev != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
+	if prev := x.owner(&x.exact, idSlot, now); prev != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
 		e.copyVerdict(prev)
 		return e
 	}
-	x.cur.set(idSlot, self)
+	x.exact.cur.set(idSlot, self)
 	// Record limits (maxString, maxSig) keep every length in 16 bits.
 	at := len(seg.data)
 	seg.data = x.rules.Near.Pack(seg.data, r.NearSig)
@@ -349,12 +360,13 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	// a near key's owner must have a similar signature.
 	var checked []*entry // candidates compared already (a handful)
 	owners := make([]*entry, len(r.Keys), max(len(r.Keys), len(r.StoryKeys)))
+	keyTabs := x.tabs[1 : 1+len(r.Keys)]
 	for i, k := range r.Keys {
-		s := keySlots[i]
-		o := x.owner(s, now)
+		s, kt := keySlots[i], keyTabs[i]
+		o := x.owner(kt, s, now)
 		owners[i] = o
 		if o == nil {
-			x.cur.set(s, self)
+			kt.cur.set(s, self)
 			continue
 		}
 		if e.is(duplicate) || o == e || slices.Contains(checked, o) {
@@ -381,7 +393,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	if e.is(duplicate) {
 		for i, o := range owners {
 			if o != nil && o != e && o.sameRoot(e) {
-				x.cur.set(keySlots[i], self)
+				keyTabs[i].cur.set(keySlots[i], self)
 			}
 		}
 	}
@@ -395,10 +407,10 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	checked = checked[:0]
 	owners = owners[:0]
 	for _, s := range storySlots {
-		o := x.owner(s, now)
+		o := x.owner(&x.bands, s, now)
 		owners = append(owners, o)
 		if o == nil {
-			x.cur.set(s, self)
+			x.bands.cur.set(s, self)
 			continue
 		}
 		if e.story != nil || o == e || !o.is(hasStory) || slices.Contains(checked, o) {
@@ -420,7 +432,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	}
 	for i, o := range owners {
 		if o != nil && o != e && o.story == e.story {
-			x.cur.set(storySlots[i], self)
+			x.bands.cur.set(storySlots[i], self)
 		}
 	}
 	x.join(e, now)
@@ -431,11 +443,18 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 // keys' (x.mu held).
 func (x *Index) slotsOf(r *Record) {
 	x.slots = append(x.slots[:0], slot(slotID, hash64.String(r.Article)))
+	x.tabs = append(x.tabs[:0], &x.exact)
 	for _, k := range r.Keys {
 		x.slots = append(x.slots, slot(k.Kind, k.Hash))
+		if k.Kind == KindNear {
+			x.tabs = append(x.tabs, &x.bands)
+		} else {
+			x.tabs = append(x.tabs, &x.exact)
+		}
 	}
 	for _, h := range r.StoryKeys {
 		x.slots = append(x.slots, slot(slotStory, h))
+		x.tabs = append(x.tabs, &x.bands)
 	}
 }
 
@@ -446,8 +465,8 @@ func (x *Index) slotsOf(r *Record) {
 // each wait for theirs. It changes nothing but speed (x.mu held).
 func (x *Index) warm() {
 	var sum uint32
-	for _, k := range x.slots {
-		sum += x.cur.first(k) + x.old.first(k)
+	for i, k := range x.slots {
+		sum += x.tabs[i].cur.first(k) + x.tabs[i].old.first(k)
 	}
 	x.sink += sum
 }
@@ -522,7 +541,7 @@ func (x *Index) segment(now int64) *segment {
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 		if len(x.segs) == 0 { // the newest went too: its keys with it
-			x.cur, x.old = hot{}, table{}
+			x.exact, x.bands = keyTables{}, keyTables{narrow: true}
 		}
 	}
 	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span && len(x.segs[n-1].data) < maxSegmentData && len(x.segs[n-1].feeds) < maxSegmentFeeds {
@@ -538,20 +557,34 @@ func (x *Index) segment(now int64) *segment {
 	return s
 }
 
-// seal merges the newest segment's keys into the table of older ones (the
-// newer owner of a key wins; keys of dropped segments go) and trims the
-// segment's entries (x.mu held). It runs once per Horizon/16 of ledger
-// time and costs a pass over the table.
+// seal merges the newest segment's keys into the tables of older ones
+// (the newer owner of a key wins; keys of dropped segments go) and trims
+// the segment's entries (x.mu held). It runs once per Horizon/16 of
+// ledger time and costs a pass over the tables.
 func (x *Index) seal() {
 	newest := x.segs[len(x.segs)-1]
-	add := x.cur.sorted()
-	tb := newTableBuilder(len(x.old.words) + len(add))
+	for _, kt := range []*keyTables{&x.exact, &x.bands} {
+		x.merge(kt, newest.base)
+	}
+	newest.entries = slices.Clip(slices.Clone(newest.entries))
+	newest.data = slices.Clip(slices.Clone(newest.data))
+	newest.feeds, newest.feedOf = slices.Clip(newest.feeds), nil
+}
+
+// merge makes kt's sealed table of its old one and its hot one, whose
+// entries are numbered from base (x.mu held). Slots are compared as the
+// new table keeps them: a narrow table's newer owner also wins over an
+// older slot alike in the bits it keeps.
+func (x *Index) merge(kt *keyTables, base uint64) {
+	add := kt.cur.sorted()
+	tb := newTableBuilder(kt.old.count()+len(add), kt.narrow)
 	j := 0
-	x.old.each(func(k uint64, v uint32) {
-		for ; j < len(add) && add[j].slot < k; j++ {
-			tb.add(add[j].slot, uint32(newest.base+uint64(add[j].v)))
+	kt.old.each(func(k uint64, v uint32) {
+		k = tb.t.kept(k)
+		for ; j < len(add) && tb.t.kept(add[j].slot) < k; j++ {
+			tb.add(add[j].slot, uint32(base+uint64(add[j].v)))
 		}
-		if j < len(add) && add[j].slot == k {
+		if j < len(add) && tb.t.kept(add[j].slot) == k {
 			return // the newer owner wins
 		}
 		if x.resolve(v) != nil {
@@ -559,12 +592,9 @@ func (x *Index) seal() {
 		}
 	})
 	for ; j < len(add); j++ {
-		tb.add(add[j].slot, uint32(newest.base+uint64(add[j].v)))
+		tb.add(add[j].slot, uint32(base+uint64(add[j].v)))
 	}
-	x.old, x.cur = tb.table(), newHot(x.cur.n)
-	newest.entries = slices.Clip(slices.Clone(newest.entries))
-	newest.data = slices.Clip(slices.Clone(newest.data))
-	newest.feeds, newest.feedOf = slices.Clip(newest.feeds), nil
+	kt.old, kt.cur = tb.table(), newHot(kt.cur.n)
 }
 
 // markDuplicate makes e, the entry being applied (its fields last in its

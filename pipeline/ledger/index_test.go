@@ -89,8 +89,8 @@ func TestBreakingWindow(t *testing.T) {
 }
 
 // newTable is a table of the pairs of m, sized for at least n slots.
-func newTable(m map[uint64]uint32, n int) table {
-	tb := newTableBuilder(max(n, len(m)))
+func newTable(m map[uint64]uint32, n int, narrow bool) table {
+	tb := newTableBuilder(max(n, len(m)), narrow)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		tb.add(k, m[k])
 	}
@@ -100,47 +100,65 @@ func newTable(m map[uint64]uint32, n int) table {
 // A sealed table finds every slot it was built from, with its value, and
 // no other, at the edges of the hash space and beside slots that differ
 // from it only in their lowest bits; with 16 bucket bits and with more
-// (sized for 64M slots: 20).
+// (sized for 64M slots: 20). A narrow table finds every slot too, with the
+// value of a slot alike in the bits it keeps, and a slot never added
+// rarely (one lookup in 65,536 per slot in the bucket).
 func TestTable(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 5, 1000, 100_000, -100_000} {
-		sizedFor := 0
-		if n < 0 {
-			n, sizedFor = -n, 64<<20
-		}
-		m := map[uint64]uint32{}
-		rng := rand.New(rand.NewPCG(uint64(n), 1))
-		for len(m) < n {
-			k := rng.Uint64()
-			m[k] = uint32(len(m))
-			if len(m)%3 == 0 {
-				m[k^1] = uint32(len(m))
+	for _, narrow := range []bool{false, true} {
+		for _, n := range []int{0, 1, 2, 5, 1000, 100_000, -100_000} {
+			sizedFor := 0
+			if n < 0 {
+				n, sizedFor = -n, 64<<20
 			}
-		}
-		if n >= 2 {
-			m[0], m[math.MaxUint64] = 7, 8
-		}
-		tab := newTable(m, sizedFor)
-		if want := max(16, bits.Len(uint(sizedFor))-7); len(m) > 0 && tab.bits != uint(want) {
-			t.Fatalf("n=%d sized for %d: %d bucket bits, want %d", n, sizedFor, tab.bits, want)
-		}
-		for k, v := range m {
-			if got, ok := tab.get(k); !ok || got != v {
-				t.Fatalf("n=%d: get(%x) = %d, %v; want %d", n, k, got, ok, v)
+			m := map[uint64]uint32{}
+			rng := rand.New(rand.NewPCG(uint64(n), 1))
+			for len(m) < n {
+				k := rng.Uint64()
+				m[k] = uint32(len(m))
+				if len(m)%3 == 0 {
+					m[k^1] = uint32(len(m))
+				}
 			}
-			if _, in := m[k^2]; in {
-				continue
+			if n >= 2 {
+				m[0], m[math.MaxUint64] = 7, 8
 			}
-			if got, ok := tab.get(k ^ 2); ok {
-				t.Fatalf("n=%d: get(%x), a slot never added beside %x, = %d", n, k^2, k, got)
+			tab := newTable(m, sizedFor, narrow)
+			if want := max(16, bits.Len(uint(sizedFor))-7); len(m) > 0 && tab.bits != uint(want) {
+				t.Fatalf("n=%d sized for %d: %d bucket bits, want %d", n, sizedFor, tab.bits, want)
 			}
-		}
-		for range 1000 {
-			k := rng.Uint64()
-			if _, in := m[k]; in {
-				continue
+			alike := map[uint64][]uint32{} // kept slot -> values
+			for k, v := range m {
+				alike[tab.kept(k)] = append(alike[tab.kept(k)], v)
 			}
-			if _, ok := tab.get(k); ok {
-				t.Fatalf("n=%d: get(%x) found a slot never added", n, k)
+			for k, v := range m {
+				got, ok := tab.get(k)
+				if !ok || (!narrow && got != v) || (narrow && !slices.Contains(alike[tab.kept(k)], got)) {
+					t.Fatalf("narrow %v, n=%d: get(%x) = %d, %v; want %d", narrow, n, k, got, ok, v)
+				}
+				if _, in := m[k^2]; in || narrow {
+					continue
+				}
+				if got, ok := tab.get(k ^ 2); ok {
+					t.Fatalf("n=%d: get(%x), a slot never added beside %x, = %d", n, k^2, k, got)
+				}
+			}
+			found := 0
+			for range 1000 {
+				k := rng.Uint64()
+				if _, in := m[k]; in {
+					continue
+				}
+				if _, ok := tab.get(k); ok {
+					found++
+				}
+			}
+			if limit := 0; (!narrow && found > limit) || (narrow && found > 10) {
+				t.Fatalf("narrow %v, n=%d: %d of 1000 slots never added found", narrow, n, found)
+			}
+			var each []uint64
+			tab.each(func(k uint64, _ uint32) { each = append(each, k) })
+			if len(each) != len(m) || !slices.IsSorted(each) || (len(m) > 0 && tab.kept(each[0]) != each[0]) {
+				t.Fatalf("narrow %v, n=%d: each gave %d slots (want %d), sorted %v", narrow, n, len(each), len(m), slices.IsSorted(each))
 			}
 		}
 	}
@@ -176,7 +194,7 @@ func TestNeighbourSlots(t *testing.T) {
 	x.Apply(2, t0.Add(time.Second), &Record{Article: "b", Feed: "f", Keys: []Key{b}})
 	x.Apply(3, t0.Add(2*time.Hour), &Record{Article: "c", Feed: "f", Keys: []Key{c}}) // seals a's and b's segment
 	x.Apply(4, t0.Add(4*time.Hour), &Record{Article: "d", Feed: "f"})                 // seals c's
-	if len(x.old.words) == 0 {
+	if x.exact.old.count() == 0 {
 		t.Fatal("nothing sealed")
 	}
 	at := t0.Add(4 * time.Hour)
@@ -269,7 +287,7 @@ func TestSealedVerdicts(t *testing.T) {
 	}
 	x := led.Index()
 	x.mu.Lock()
-	segs, sealed := len(x.segs), len(x.old.words)
+	segs, sealed := len(x.segs), x.exact.old.count()
 	x.mu.Unlock()
 	if segs < 5 || sealed == 0 {
 		t.Fatalf("%d segments, %d sealed keys: the test did not exercise sealing", segs, sealed)
@@ -304,8 +322,8 @@ func TestSegmentsInvisible(t *testing.T) {
 	if dups < 1000 || dups > 19_000 {
 		t.Fatalf("%d duplicates of 20,000: the ledger exercised too little", dups)
 	}
-	if len(segmented.segs) < 8 || len(segmented.old.words) == 0 {
-		t.Fatalf("%d segments, %d sealed keys: sealing not exercised", len(segmented.segs), len(segmented.old.words))
+	if len(segmented.segs) < 8 || segmented.exact.old.count() == 0 {
+		t.Fatalf("%d segments, %d sealed keys: sealing not exercised", len(segmented.segs), segmented.exact.old.count())
 	}
 }
 

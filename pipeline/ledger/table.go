@@ -108,30 +108,48 @@ func (h *hot) sorted() []pair {
 }
 
 // table is a read-only map of slots (uniform 64-bit hashes) to entry
-// numbers (their low 32 bits) in 10 bytes a key. A slot's top bits choose
-// its bucket: 16 bits (256 KiB of bucket starts) up to 4M keys, more
-// above, so that a bucket holds 32-64 keys and start holds where each
-// bucket begins in 4 bytes per 32 keys or more, small enough to stay in
-// the CPU's cache; in the bucket, the slot's low 48 bits are kept beside its
-// value, sorted, and a slot is found where its bits put it within its
-// bucket (slots are uniform), usually in the first cache line read.
+// numbers (their low 32 bits). A slot's top bits choose its bucket: 16
+// bits (256 KiB of bucket starts) up to 4M keys, more above, so that a
+// bucket holds 32-64 keys and start, where each bucket begins in 4 bytes
+// per 32 keys or more, stays in the CPU's cache. In its bucket a slot is
+// kept as the 16 bits below the bucket's (hi) and, in an exact table, the
+// 32 bits below those (lo), sorted, beside its value: 10 bytes a key in
+// an exact table, 6 in a narrow one. A slot is found where its bits put
+// it in its bucket (slots are uniform), stepping on hi, 32 to a cache
+// line: a lookup of an absent slot (most are) reads one line or two.
+//
+// An exact table knows every slot by all its bits (16 or more in the
+// bucket, 48 below). A narrow table knows a slot by its bucket and hi
+// alone, so two slots alike in those (about one lookup in 1,500 at 16M
+// keys) are one to it; the index keeps in narrow tables only keys whose
+// owner is checked anyway (near and story bands, whose owner's signature
+// decides).
 type table struct {
-	words []word
+	hi    []uint16
+	lo    []uint32 // nil: a narrow table
+	vals  []uint32
 	start []uint32 // 1<<bits + 1 (nil while empty)
 	bits  uint
 }
 
-// word is a slot's low 48 bits and its value, in five 16-bit halves (no
-// padding). The bucket holds the slot's top 16 bits or more.
-type word [5]uint16
-
-const lowBits = 1<<48 - 1
-
-func makeWord(k uint64, v uint32) word {
-	return word{uint16(k >> 32), uint16(k >> 16), uint16(k), uint16(v >> 16), uint16(v)}
+// parts are the bits of slot k a table keeps, below its bucket's.
+func (t *table) parts(k uint64) (hi uint16, lo uint32) {
+	return uint16(k << t.bits >> 48), uint32(k << t.bits >> 16)
 }
-func (w *word) low() uint64   { return uint64(w[0])<<32 | uint64(w[1])<<16 | uint64(w[2]) }
-func (w *word) value() uint32 { return uint32(w[3])<<16 | uint32(w[4]) }
+
+// slot is the slot kept as bucket b, hi and lo (lo 0 in a narrow table).
+func (t *table) slot(b uint64, hi uint16, lo uint32) uint64 {
+	return b<<(64-t.bits) | (uint64(hi)<<32|uint64(lo))<<16>>t.bits
+}
+
+// kept is slot k as the table knows it: k itself in an exact table.
+func (t *table) kept(k uint64) uint64 {
+	hi, lo := t.parts(k)
+	if t.lo == nil {
+		lo = 0
+	}
+	return t.slot(k>>(64-t.bits), hi, lo)
+}
 
 // guess returns the bounds of k's bucket and the place between them
 // where k's bits put it (lo == hi: an empty bucket, i not a place).
@@ -142,45 +160,51 @@ func (t *table) guess(k uint64) (lo, hi, i int) {
 }
 
 func (t *table) get(k uint64) (uint32, bool) {
-	if len(t.words) == 0 {
+	if len(t.hi) == 0 {
 		return 0, false
 	}
 	lo, hi, i := t.guess(k)
 	if lo == hi {
 		return 0, false
 	}
-	// From where k's bits put it, step to it.
-	low := k & lowBits
-	if t.words[i].low() < low {
-		for i++; i < hi && t.words[i].low() < low; i++ {
+	// From where k's bits put it, step to the first place of its hi.
+	h, l := t.parts(k)
+	if t.hi[i] < h {
+		for i++; i < hi && t.hi[i] < h; i++ {
 		}
 	} else {
-		for i > lo && t.words[i-1].low() >= low {
+		for i > lo && t.hi[i-1] >= h {
 			i--
 		}
 	}
-	if i < hi && t.words[i].low() == low {
-		return t.words[i].value(), true
+	for ; i < hi && t.hi[i] == h; i++ {
+		if t.lo == nil || t.lo[i] == l {
+			return t.vals[i], true
+		}
 	}
 	return 0, false
 }
 
-// first reads the word a lookup of k reads first (Index.warm).
+// first reads the place a lookup of k reads first (Index.warm).
 func (t *table) first(k uint64) uint32 {
-	if len(t.words) == 0 {
+	if len(t.hi) == 0 {
 		return 0
 	}
 	if lo, hi, i := t.guess(k); lo < hi {
-		return uint32(t.words[i][0])
+		return uint32(t.hi[i])
 	}
 	return 0
 }
 
-// each calls fn with every slot and its value, in slot order.
+// each calls fn with every slot (as kept) and its value, in slot order.
 func (t *table) each(fn func(k uint64, v uint32)) {
 	for b := range len(t.start) - 1 {
 		for i := t.start[b]; i < t.start[b+1]; i++ {
-			fn(uint64(b)<<(64-t.bits)|t.words[i].low(), t.words[i].value())
+			var lo uint32
+			if t.lo != nil {
+				lo = t.lo[i]
+			}
+			fn(t.slot(uint64(b), t.hi[i], lo), t.vals[i])
 		}
 	}
 }
@@ -191,35 +215,52 @@ type tableBuilder struct {
 	b uint64 // the next bucket whose start is unset
 }
 
-// newTableBuilder returns a builder for a table of up to n slots.
-func newTableBuilder(n int) *tableBuilder {
+// newTableBuilder returns a builder for a table of up to n slots, narrow
+// or exact.
+func newTableBuilder(n int, narrow bool) *tableBuilder {
 	bits := uint(16)
 	for 1<<(bits+6) < n {
 		bits++
 	}
-	return &tableBuilder{t: table{words: make([]word, 0, n), start: make([]uint32, 1<<bits+1), bits: bits}}
+	t := table{hi: make([]uint16, 0, n), vals: make([]uint32, 0, n), start: make([]uint32, 1<<bits+1), bits: bits}
+	if !narrow {
+		t.lo = make([]uint32, 0, n)
+	}
+	return &tableBuilder{t: t}
 }
 
-// add appends slot k with value v; k must be above the last added.
+// add appends slot k with value v; k must not be below the last added.
 func (tb *tableBuilder) add(k uint64, v uint32) {
-	for ; tb.b <= k>>(64-tb.t.bits); tb.b++ {
-		tb.t.start[tb.b] = uint32(len(tb.t.words))
+	t := &tb.t
+	for ; tb.b <= k>>(64-t.bits); tb.b++ {
+		t.start[tb.b] = uint32(len(t.hi))
 	}
-	tb.t.words = append(tb.t.words, makeWord(k, v))
+	hi, lo := t.parts(k)
+	t.hi, t.vals = append(t.hi, hi), append(t.vals, v)
+	if t.lo != nil {
+		t.lo = append(t.lo, lo)
+	}
 }
 
 // table returns the table built, holding no more room than its slots
 // need: a merge is sized for every slot it may keep, and the slots of
 // expired segments and the ones taken over (about an eighth) are not.
 func (tb *tableBuilder) table() table {
-	if len(tb.t.words) == 0 {
+	t := tb.t
+	if len(t.hi) == 0 {
 		return table{}
 	}
-	for ; tb.b < uint64(len(tb.t.start)); tb.b++ {
-		tb.t.start[tb.b] = uint32(len(tb.t.words))
+	for ; tb.b < uint64(len(t.start)); tb.b++ {
+		t.start[tb.b] = uint32(len(t.hi))
 	}
-	if cap(tb.t.words)-len(tb.t.words) > len(tb.t.words)/32 {
-		tb.t.words = slices.Clone(tb.t.words)
+	if cap(t.hi)-len(t.hi) > len(t.hi)/32 {
+		t.hi, t.vals = slices.Clone(t.hi), slices.Clone(t.vals)
+		if t.lo != nil {
+			t.lo = slices.Clone(t.lo)
+		}
 	}
-	return tb.t
+	return t
 }
+
+// count is the number of slots in the table.
+func (t *table) count() int { return len(t.hi) }
