@@ -120,8 +120,9 @@ func (h *hot) sorted() []pair {
 //
 // An exact table knows every slot by all its bits (16 or more in the
 // bucket, 48 below). A narrow table knows a slot by its bucket and hi
-// alone, so two slots alike in those (about one lookup in 1,500 at 16M
-// keys) are one to it; the index keeps in narrow tables only keys whose
+// alone, so two slots alike in those (a lookup meets one at most one
+// time in 1,000: a bucket holds up to 64 slots, hi 65,536 values) are one
+// to it; the index keeps in narrow tables only keys whose
 // owner is checked anyway (near and story bands, whose owner's signature
 // decides).
 type table struct {
