@@ -20,7 +20,7 @@ import (
 
 // Rules are what the index decides by.
 type Rules struct {
-	// Near verifies near-duplicate candidates (dedup.Params.Verdict).
+	// Near verifies near-duplicate candidates (dedup.Params.PackedVerdict).
 	Near dedup.Params
 	// Story decides which story an article joins and when it is breaking.
 	Story story.Config
@@ -183,6 +183,14 @@ const (
 )
 
 func slot(k Kind, h uint64) uint64 { return hash64.Mix(h ^ uint64(k)*0x9e3779b97f4a7c15) }
+
+// bandSlot is the slot of a band key (a near band or lead, a story band):
+// its top 32 bits, which is all a narrow table keeps, so that a band key
+// is the same key in every table, hot or sealed, and whatever the
+// segments. Two bands alike in those bits are one key (a lookup among 10M
+// band keys meets another's about one time in 430): the owner found is a
+// candidate its signature then judges, as for any band.
+func bandSlot(k Kind, h uint64) uint64 { return slot(k, h) &^ (1<<32 - 1) }
 
 // segmentsPerHorizon: the newest segment's keys are in a hash table that
 // takes about twice the room of the sealed table a key; more segments
@@ -465,16 +473,14 @@ func (x *Index) slotsOf(r *Record) {
 	x.slots = append(x.slots[:0], slot(slotID, hash64.String(r.Article)))
 	x.tabs = append(x.tabs[:0], &x.exact)
 	for _, k := range r.Keys {
-		x.slots = append(x.slots, slot(k.Kind, k.Hash))
 		if k.Kind == KindNear {
-			x.tabs = append(x.tabs, &x.bands)
+			x.slots, x.tabs = append(x.slots, bandSlot(k.Kind, k.Hash)), append(x.tabs, &x.bands)
 		} else {
-			x.tabs = append(x.tabs, &x.exact)
+			x.slots, x.tabs = append(x.slots, slot(k.Kind, k.Hash)), append(x.tabs, &x.exact)
 		}
 	}
 	for _, h := range r.StoryKeys {
-		x.slots = append(x.slots, slot(slotStory, h))
-		x.tabs = append(x.tabs, &x.bands)
+		x.slots, x.tabs = append(x.slots, bandSlot(slotStory, h)), append(x.tabs, &x.bands)
 	}
 }
 
@@ -605,9 +611,7 @@ func (x *Index) seal() {
 }
 
 // merge makes kt's sealed table of its old one and its hot one, whose
-// entries are numbered from base (x.mu held). Slots are compared as the
-// new table keeps them: a narrow table's newer owner also wins over an
-// older slot alike in the bits it keeps.
+// entries are numbered from base (x.mu held).
 func (x *Index) merge(kt *keyTables, base uint64) {
 	add := kt.cur.sorted()
 	tb := newTableBuilder(kt.old.count()+len(add), kt.narrow)

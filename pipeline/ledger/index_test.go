@@ -160,6 +160,20 @@ func TestTable(t *testing.T) {
 			if len(each) != len(m) || !slices.IsSorted(each) || (len(m) > 0 && tab.kept(each[0]) != each[0]) {
 				t.Fatalf("narrow %v, n=%d: each gave %d slots (want %d), sorted %v", narrow, n, len(each), len(m), slices.IsSorted(each))
 			}
+			// Merged into a table with more buckets, as the index's
+			// tables grow past 4M slots, every slot is still found.
+			big := &tableBuilder{t: table{start: make([]uint32, 1<<20+1), bits: 20}} // for 64M slots
+			if !narrow {
+				big.t.lo = []uint32{}
+			}
+			tab.each(big.add)
+			grown := big.table()
+			for k, v := range m {
+				got, ok := grown.get(k)
+				if !ok || (!narrow && got != v) || (narrow && !slices.Contains(alike[tab.kept(k)], got)) {
+					t.Fatalf("narrow %v, n=%d, grown to %d bucket bits: get(%x) = %d, %v; want %d", narrow, n, grown.bits, k, got, ok, v)
+				}
+			}
 		}
 	}
 }
@@ -305,25 +319,52 @@ func TestSegmentsInvisible(t *testing.T) {
 	rng := rand.New(rand.NewPCG(42, 42))
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	dups := 0
+	// Signatures of 40 texts, pairs of near copies (2i, 2i+1), for band
+	// keys drawn from a small space, some of whose slots differ only in
+	// the low bits a narrow table does not keep (bandSlot).
+	st := NewStage(nil, rules, true, metrics.NewUnregistered())
+	var sigs []*Record
+	for i := range 20 {
+		text := storyText(i, 80)
+		for _, v := range []string{text, "Copy: " + text + " More to follow."} {
+			sigs = append(sigs, st.Record(&pipeline.Article{ID: "x", Feed: "f", Title: "t", Text: v}))
+		}
+	}
+	stories, joined := 0, 0
 	for seq := uint64(1); seq <= 20_000; seq++ {
 		now = now.Add(time.Duration(rng.IntN(60)) * time.Second)
-		r := &Record{Article: fmt.Sprint("a", rng.IntN(18_000)), Feed: "f"}
+		r := &Record{Article: fmt.Sprint("a", rng.IntN(18_000)), Feed: fmt.Sprint("f", rng.IntN(5))}
 		for range 1 + rng.IntN(3) {
 			r.Keys = append(r.Keys, Key{Kind: Kind(1 + rng.IntN(3)), Hash: uint64(rng.IntN(3_000))})
 		}
+		if rng.IntN(2) == 0 {
+			sig := sigs[rng.IntN(len(sigs))]
+			r.NearSig, r.StorySig = sig.NearSig, sig.StorySig
+			for range 1 + rng.IntN(3) {
+				low := uint64(rng.Uint32()) // below what a band slot keeps
+				r.Keys = append(r.Keys, keyAt(KindNear, uint64(rng.IntN(2_000))<<32|low))
+				r.StoryKeys = append(r.StoryKeys, keyAt(slotStory, uint64(rng.IntN(2_000))<<32|low).Hash)
+			}
+		}
 		a, b := segmented.Apply(seq, now, r), single.Apply(seq, now, r)
-		if fmt.Sprint(a.Duplicate, a.Repeat) != fmt.Sprint(b.Duplicate, b.Repeat) {
-			t.Fatalf("record %d (%s at %v): segmented %v %v, single %v %v", seq, r.Article, now, a.Duplicate, a.Repeat, b.Duplicate, b.Repeat)
+		if fmt.Sprintf("%v %v %+v %v %v", a.Duplicate, a.Repeat, a.Story, a.NewStory, a.Added) != fmt.Sprintf("%v %v %+v %v %v", b.Duplicate, b.Repeat, b.Story, b.NewStory, b.Added) {
+			t.Fatalf("record %d (%s at %v): segmented %v %v %+v, single %v %v %+v", seq, r.Article, now, a.Duplicate, a.Repeat, a.Story, b.Duplicate, b.Repeat, b.Story)
 		}
 		if a.Duplicate != nil {
 			dups++
 		}
+		if a.Story != nil {
+			stories++
+			if !a.NewStory {
+				joined++
+			}
+		}
 	}
-	if dups < 1000 || dups > 19_000 {
-		t.Fatalf("%d duplicates of 20,000: the ledger exercised too little", dups)
+	if dups < 1000 || dups > 19_000 || joined < 500 {
+		t.Fatalf("%d duplicates of 20,000, %d of %d in a story joined one: the ledger exercised too little", dups, joined, stories)
 	}
-	if len(segmented.segs) < 8 || segmented.exact.old.count() == 0 {
-		t.Fatalf("%d segments, %d sealed keys: sealing not exercised", len(segmented.segs), segmented.exact.old.count())
+	if len(segmented.segs) < 8 || segmented.exact.old.count() == 0 || segmented.bands.old.count() == 0 {
+		t.Fatalf("%d segments, %d+%d sealed keys: sealing not exercised", len(segmented.segs), segmented.exact.old.count(), segmented.bands.old.count())
 	}
 }
 

@@ -112,19 +112,17 @@ func (h *hot) sorted() []pair {
 // bits (256 KiB of bucket starts) up to 4M keys, more above, so that a
 // bucket holds 32-64 keys and start, where each bucket begins in 4 bytes
 // per 32 keys or more, stays in the CPU's cache. In its bucket a slot is
-// kept as the 16 bits below the bucket's (hi) and, in an exact table, the
-// 32 bits below those (lo), sorted, beside its value: 10 bytes a key in
-// an exact table, 6 in a narrow one. A slot is found where its bits put
-// it in its bucket (slots are uniform), stepping on hi, 32 to a cache
-// line: a lookup of an absent slot (most are) reads one line or two.
+// kept as its bits 32-47 (hi) and, in an exact table, its low 32 bits
+// (lo), sorted, beside its value: 10 bytes a key in an exact table, 6 in
+// a narrow one. A slot is found where its bits put it in its bucket
+// (slots are uniform), stepping on hi, 32 to a cache line: a lookup of an
+// absent slot (most are) reads one line or two.
 //
-// An exact table knows every slot by all its bits (16 or more in the
-// bucket, 48 below). A narrow table knows a slot by its bucket and hi
-// alone, so two slots alike in those (a lookup meets one at most one
-// time in 1,000: a bucket holds up to 64 slots, hi 65,536 values) are one
-// to it; the index keeps in narrow tables only keys whose
-// owner is checked anyway (near and story bands, whose owner's signature
-// decides).
+// An exact table knows every slot by all its 64 bits (the top 16 are in
+// its bucket's number). A narrow table knows only a slot's top 32 bits,
+// whatever its number of buckets: the index gives it only slots whose low
+// 32 bits are 0 (band keys, bandSlot), so it is exact for them too, and
+// tables of any size merge into one another without loss.
 type table struct {
 	hi    []uint16
 	lo    []uint32 // nil: a narrow table
@@ -133,23 +131,22 @@ type table struct {
 	bits  uint
 }
 
-// parts are the bits of slot k a table keeps, below its bucket's.
-func (t *table) parts(k uint64) (hi uint16, lo uint32) {
-	return uint16(k << t.bits >> 48), uint32(k << t.bits >> 16)
-}
+// parts are the bits of slot k a table keeps beside its bucket's number
+// (which holds the top 16 or more).
+func parts(k uint64) (hi uint16, lo uint32) { return uint16(k >> 32), uint32(k) }
 
 // slot is the slot kept as bucket b, hi and lo (lo 0 in a narrow table).
 func (t *table) slot(b uint64, hi uint16, lo uint32) uint64 {
-	return b<<(64-t.bits) | (uint64(hi)<<32|uint64(lo))<<16>>t.bits
+	return b<<(64-t.bits) | uint64(hi)<<32 | uint64(lo)
 }
 
-// kept is slot k as the table knows it: k itself in an exact table.
+// kept is slot k as the table knows it: k itself in an exact table, its
+// top 32 bits in a narrow one.
 func (t *table) kept(k uint64) uint64 {
-	hi, lo := t.parts(k)
 	if t.lo == nil {
-		lo = 0
+		return k &^ (1<<32 - 1)
 	}
-	return t.slot(k>>(64-t.bits), hi, lo)
+	return k
 }
 
 // guess returns the bounds of k's bucket and the place between them
@@ -169,7 +166,7 @@ func (t *table) get(k uint64) (uint32, bool) {
 		return 0, false
 	}
 	// From where k's bits put it, step to the first place of its hi.
-	h, l := t.parts(k)
+	h, l := parts(k)
 	if t.hi[i] < h {
 		for i++; i < hi && t.hi[i] < h; i++ {
 		}
@@ -236,7 +233,7 @@ func (tb *tableBuilder) add(k uint64, v uint32) {
 	for ; tb.b <= k>>(64-t.bits); tb.b++ {
 		t.start[tb.b] = uint32(len(t.hi))
 	}
-	hi, lo := t.parts(k)
+	hi, lo := parts(k)
 	t.hi, t.vals = append(t.hi, hi), append(t.vals, v)
 	if t.lo != nil {
 		t.lo = append(t.lo, lo)
