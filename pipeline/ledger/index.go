@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -88,6 +89,7 @@ type Index struct {
 type segment struct {
 	first, last int64  // ledger times of the first and last entry
 	base        uint64 // the entry number of entries[0]
+	seq0        uint64 // the ledger position of entries[0]
 	entries     []entry
 	// data holds the entries' fields (entry.field) back to back
 	// (entry.off): one allocation a segment, not four an entry.
@@ -99,18 +101,20 @@ type segment struct {
 }
 
 // entry is one applied record: what later records compare with, and the
-// verdict it got, in 56 bytes. Its id, signatures and the id of its
+// verdict it got, in 48 bytes. Its id, signatures and the id of its
 // original are in its segment's data, its feed in the segment's feeds.
 type entry struct {
-	seq  uint64
 	time int64
 	seg  *segment
 	// story is the entry's story, nil while it is a story of this entry
 	// alone (most are: its state is then the entry's own fields, and is
 	// made when a second article joins, by storyOf).
-	story   *storyState
-	off     uint32 // where the entry's fields start in seg.data
-	sources int32  // the story's sources when this entry was applied
+	story *storyState
+	pos   uint32 // its ledger position, less its segment's first (seq)
+	off   uint32 // where the entry's fields start in seg.data
+	// sources are the story's sources when this entry was applied (at
+	// most 65,535 said).
+	sources uint16
 	feed    uint16 // the number of its feed in seg.feeds
 	// The lengths of the id, the near and story signatures, and the id of
 	// the original (a duplicate's).
@@ -119,6 +123,9 @@ type entry struct {
 	dupKind                          Kind
 	flags                            flags
 }
+
+// seq is the entry's ledger position (Pos).
+func (e *entry) seq() uint64 { return e.seg.seq0 + uint64(e.pos) }
 
 // flags are an entry's verdict flags.
 type flags uint8
@@ -283,11 +290,11 @@ func (x *Index) Wait(ctx context.Context, seq uint64) (Result, error) {
 func (x *Index) at(seq uint64) *entry {
 	for i := len(x.segs) - 1; i >= 0; i-- {
 		s := x.segs[i]
-		if len(s.entries) == 0 || s.entries[0].seq > seq {
+		if len(s.entries) == 0 || s.seq0 > seq {
 			continue
 		}
-		j := sort.Search(len(s.entries), func(j int) bool { return s.entries[j].seq >= seq })
-		if j < len(s.entries) && s.entries[j].seq == seq {
+		j := sort.Search(len(s.entries), func(j int) bool { return s.entries[j].seq() >= seq })
+		if j < len(s.entries) && s.entries[j].seq() == seq {
 			return &s.entries[j]
 		}
 		return nil
@@ -345,9 +352,9 @@ func (x *Index) resolve(v uint32) *entry {
 
 // apply decides the verdict of r and indexes it (x.mu held).
 func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
-	seg := x.segment(now)
+	seg := x.segment(now, seq)
 	self := uint32(len(seg.entries))
-	seg.entries = append(seg.entries, entry{seq: seq, time: now, seg: seg, off: uint32(len(seg.data)), feed: seg.intern(r.Feed)})
+	seg.entries = append(seg.entries, entry{pos: uint32(seq - seg.seq0), time: now, seg: seg, off: uint32(len(seg.data)), feed: seg.intern(r.Feed)})
 	e := &seg.entries[self]
 	var packed bool
 	seg.data, packed = packID(seg.data, r.Article)
@@ -539,7 +546,7 @@ func (x *Index) join(e *entry, now int64) {
 			st.sources = append(st.sources, storySource{feed: feed, joined: now})
 		}
 	}
-	e.sources = int32(st.count)
+	e.sources = uint16(min(st.count, math.MaxUint16))
 	recent := 0
 	for i := len(st.sources) - 1; i >= 0 && st.sources[i].joined >= now-int64(cfg.BreakingWindow); i-- {
 		recent++
@@ -550,12 +557,14 @@ func (x *Index) join(e *entry, now int64) {
 }
 
 // maxSegmentData bounds a segment's data, so entry offsets fit in 32 bits,
-// and maxSegmentFeeds its feeds, so their numbers fit in 16: a segment
-// that fills either (millions of records, or 65,536 feeds, in horizon/16)
-// is sealed early and a new one opens.
+// maxSegmentFeeds its feeds, so their numbers fit in 16, and
+// maxSegmentPositions the ledger positions it spans, so theirs fit in 32:
+// a segment that fills any (millions of records, 65,536 feeds, or 4
+// billion positions, in horizon/16) is sealed early and a new one opens.
 const (
-	maxSegmentData  = 1 << 31
-	maxSegmentFeeds = 1 << 16
+	maxSegmentData      = 1 << 31
+	maxSegmentFeeds     = 1 << 16
+	maxSegmentPositions = 1 << 32
 )
 
 // intern returns the number of feed in s.feeds, adding it if new.
@@ -572,9 +581,10 @@ func (s *segment) intern(feed string) uint16 {
 	return i
 }
 
-// segment returns the segment a record stamped now goes to, opening one
-// and dropping expired ones as ledger time passes (x.mu held).
-func (x *Index) segment(now int64) *segment {
+// segment returns the segment the record at position seq stamped now goes
+// to, opening one and dropping expired ones as ledger time passes (x.mu
+// held).
+func (x *Index) segment(now int64, seq uint64) *segment {
 	for len(x.segs) > 0 && x.segs[0].last < now-int64(x.rules.Horizon) {
 		x.entries -= len(x.segs[0].entries)
 		x.segs[0] = nil
@@ -583,7 +593,7 @@ func (x *Index) segment(now int64) *segment {
 			x.exact, x.bands = keyTables{}, keyTables{narrow: true}
 		}
 	}
-	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span && len(x.segs[n-1].data) < maxSegmentData && len(x.segs[n-1].feeds) < maxSegmentFeeds {
+	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span && len(x.segs[n-1].data) < maxSegmentData && len(x.segs[n-1].feeds) < maxSegmentFeeds && seq-x.segs[n-1].seq0 < maxSegmentPositions {
 		s := x.segs[n-1]
 		s.last = max(s.last, now)
 		return s
@@ -591,7 +601,7 @@ func (x *Index) segment(now int64) *segment {
 	if len(x.segs) > 0 {
 		x.seal()
 	}
-	s := &segment{first: now, last: now, base: x.next}
+	s := &segment{first: now, last: now, base: x.next, seq0: seq}
 	x.segs = append(x.segs, s)
 	return s
 }
@@ -690,9 +700,9 @@ func (e *entry) copyVerdict(prev *entry) {
 	if prev.is(hasStory) {
 		prev.storyOf() // its first-seen time is prev's, not e's
 	}
-	seq, t, seg, off, idLen, feed := e.seq, e.time, e.seg, e.off, e.idLen, e.feed
+	pos, t, seg, off, idLen, feed := e.pos, e.time, e.seg, e.off, e.idLen, e.feed
 	*e = *prev
-	e.seq, e.time, e.seg, e.off, e.idLen = seq, t, seg, off, idLen
+	e.pos, e.time, e.seg, e.off, e.idLen = pos, t, seg, off, idLen
 	e.feed, e.nearLen, e.storyLen = feed, 0, 0
 	e.flags |= repeat
 	e.seg.data = append(e.seg.data, prev.dupOf()...) // e's fields are last in its data

@@ -439,3 +439,33 @@ func TestSegmentFeeds(t *testing.T) {
 		}
 	}
 }
+
+// An entry keeps its ledger position as an offset in its segment: ledger
+// positions 4 billion apart (a segment spanning more) open a new segment,
+// and every record is still found at its position with its verdict.
+func TestSegmentPositions(t *testing.T) {
+	x := NewIndex(Rules{})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	url := Key{Kind: KindURL, Hash: 42}
+	far := uint64(maxSegmentPositions + 7)
+	x.Apply(1, t0, &Record{Article: "a", Feed: "f", Keys: []Key{url}})
+	x.Apply(2, t0, &Record{Article: "b", Feed: "f"})
+	r := x.Apply(far, t0.Add(time.Second), &Record{Article: "c", Feed: "f", Keys: []Key{url}})
+	if len(x.segs) != 2 {
+		t.Fatalf("%d segments for positions 1 and %d, want 2", len(x.segs), far)
+	}
+	if r.Duplicate == nil || r.Duplicate.Of != "a" {
+		t.Fatalf("c has a's url: duplicate %+v, want of a", r.Duplicate)
+	}
+	for _, c := range []struct {
+		seq uint64
+		id  string
+	}{{1, "a"}, {2, "b"}, {far, "c"}} {
+		if e := x.at(c.seq); e == nil || e.seq() != c.seq || string(e.id()) != c.id {
+			t.Fatalf("at(%d): %v, want %s", c.seq, e, c.id)
+		}
+	}
+	if r2, err := x.Wait(t.Context(), far); err != nil || r2.Duplicate == nil || r2.Duplicate.Of != "a" {
+		t.Fatalf("Wait(%d): %+v, %v", far, r2.Duplicate, err)
+	}
+}

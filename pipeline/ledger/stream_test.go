@@ -80,8 +80,8 @@ func TestReplayAgrees(t *testing.T) {
 	live.Index().mu.Lock()
 	for _, s := range live.Index().segs {
 		for _, e := range s.entries {
-			positions = append(positions, e.seq)
-			posOf[string(e.id())] = e.seq
+			positions = append(positions, e.seq())
+			posOf[string(e.id())] = e.seq()
 		}
 	}
 	live.Index().mu.Unlock()
