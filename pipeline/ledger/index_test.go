@@ -331,6 +331,10 @@ func TestSegmentsInvisible(t *testing.T) {
 		}
 	}
 	stories, joined := 0, 0
+	bands := make([]uint64, 2_000) // top 32 bits, spread over the tables' buckets
+	for i := range bands {
+		bands[i] = uint64(rng.Uint32()) << 32
+	}
 	for seq := uint64(1); seq <= 20_000; seq++ {
 		now = now.Add(time.Duration(rng.IntN(60)) * time.Second)
 		r := &Record{Article: fmt.Sprint("a", rng.IntN(18_000)), Feed: fmt.Sprint("f", rng.IntN(5))}
@@ -342,8 +346,8 @@ func TestSegmentsInvisible(t *testing.T) {
 			r.NearSig, r.StorySig = sig.NearSig, sig.StorySig
 			for range 1 + rng.IntN(3) {
 				low := uint64(rng.Uint32()) // below what a band slot keeps
-				r.Keys = append(r.Keys, keyAt(KindNear, uint64(rng.IntN(2_000))<<32|low))
-				r.StoryKeys = append(r.StoryKeys, keyAt(slotStory, uint64(rng.IntN(2_000))<<32|low).Hash)
+				r.Keys = append(r.Keys, keyAt(KindNear, bands[rng.IntN(len(bands))]|low))
+				r.StoryKeys = append(r.StoryKeys, keyAt(slotStory, bands[rng.IntN(len(bands))]|low).Hash)
 			}
 		}
 		a, b := segmented.Apply(seq, now, r), single.Apply(seq, now, r)
