@@ -629,11 +629,10 @@ func (x *Index) merge(kt *keyTables, base uint64) {
 	tb := newTableBuilder(kt.old.count()+len(add), kt.narrow)
 	j := 0
 	kt.old.each(func(k uint64, v uint32) {
-		k = tb.t.kept(k)
-		for ; j < len(add) && tb.t.kept(add[j].slot) < k; j++ {
+		for ; j < len(add) && add[j].slot < k; j++ {
 			tb.add(add[j].slot, uint32(base+uint64(add[j].v)))
 		}
-		if j < len(add) && tb.t.kept(add[j].slot) == k {
+		if j < len(add) && add[j].slot == k {
 			return // the newer owner wins
 		}
 		if x.resolve(v) != nil {

@@ -140,15 +140,6 @@ func (t *table) slot(b uint64, hi uint16, lo uint32) uint64 {
 	return b<<(64-t.bits) | uint64(hi)<<32 | uint64(lo)
 }
 
-// kept is slot k as the table knows it: k itself in an exact table, its
-// top 32 bits in a narrow one.
-func (t *table) kept(k uint64) uint64 {
-	if t.lo == nil {
-		return k &^ (1<<32 - 1)
-	}
-	return k
-}
-
 // guess returns the bounds of k's bucket and the place between them
 // where k's bits put it (lo == hi: an empty bucket, i not a place).
 func (t *table) guess(k uint64) (lo, hi, i int) {
@@ -194,7 +185,7 @@ func (t *table) first(k uint64) uint32 {
 	return 0
 }
 
-// each calls fn with every slot (as kept) and its value, in slot order.
+// each calls fn with every slot and its value, in slot order.
 func (t *table) each(fn func(k uint64, v uint32)) {
 	for b := range len(t.start) - 1 {
 		for i := t.start[b]; i < t.start[b+1]; i++ {
