@@ -80,32 +80,6 @@ func (p Params) Identify(a *pipeline.Article, w Words, near bool) Identity {
 	return id
 }
 
-// Verdict decides from two stored entries whether the texts are near
-// duplicates, and how similar they are: the estimated Jaccard similarity
-// reaches Threshold, or the texts share their lead and the shorter is
-// mostly contained in the longer (then the similarity is the
-// containment). It is symmetric, so whichever of two racing copies checks
-// the other reaches the same verdict.
-func (p Params) Verdict(mine, theirs []byte) (similarity float64, dup bool) {
-	p = p.withDefaults()
-	sigA, leadA, okA := decodeEntry(mine)
-	sigB, leadB, okB := decodeEntry(theirs)
-	if !okA || !okB {
-		return 0, false
-	}
-	j, c, err := Similarity(sigA, sigB)
-	if err != nil {
-		return 0, false
-	}
-	if j >= p.Threshold {
-		return round3(j), true
-	}
-	if leadA != 0 && leadA == leadB && c >= p.MinContainment {
-		return round3(c), true
-	}
-	return round3(j), false
-}
-
 func round3(x float64) float64 { return float64(int(x*1000+0.5)) / 1000 }
 
 // entryVersion starts every stored signature entry; an entry of another
@@ -125,22 +99,14 @@ func encodeEntryContent(sk Sketch, content uint64) []byte {
 	return sk.AppendCompact(b)
 }
 
-func decodeEntry(v []byte) (sig []byte, lead uint64, ok bool) {
-	if len(v) < 17+6 || v[0] != entryVersion {
-		return nil, 0, false
-	}
-	return v[17:], binary.LittleEndian.Uint64(v[1:9]), true
-}
-
 // Pack appends to dst the form of entry v an in-memory index keeps (the
 // ledger's keeps one or two for every article), which PackedVerdict
 // compares: a header byte, the low 32 bits of the lead and content hashes
 // when they are set (the header says which), the shingle count in 16 bits
 // (at most 65,535), then the lowest p.Bits bits of each minimum hash
-// (b-bit MinHash, Li and König 2010), packed. With 4 bits it is about a
-// quarter of the stored entry, and estimates the similarity nearly as
-// well once corrected for the values that agree by chance
-// (PackedVerdict). An empty entry stays empty; one of another layout is
+// (b-bit MinHash, Li and König 2010), packed. With the default 8 bits it
+// is about half the stored entry, and estimates the similarity as well
+// once corrected for the values that agree by chance (PackedVerdict). An empty entry stays empty; one of another layout is
 // kept as it is, and is never a duplicate.
 func (p Params) Pack(dst, v []byte) []byte {
 	if len(v) == 0 {
@@ -201,16 +167,17 @@ func unpacked(p []byte) (e packed, ok bool) {
 		return packed{}, false
 	}
 	h, p := p[0], p[1:]
-	for _, f := range []struct {
-		bit byte
-		to  *uint32
-	}{{packLead, &e.lead}, {packContent, &e.content}} {
-		if h&f.bit != 0 {
-			if len(p) < 4 {
-				return packed{}, false
-			}
-			*f.to, p = binary.LittleEndian.Uint32(p), p[4:]
+	if h&packLead != 0 {
+		if len(p) < 4 {
+			return packed{}, false
 		}
+		e.lead, p = binary.LittleEndian.Uint32(p), p[4:]
+	}
+	if h&packContent != 0 {
+		if len(p) < 4 {
+			return packed{}, false
+		}
+		e.content, p = binary.LittleEndian.Uint32(p), p[4:]
 	}
 	if len(p) < 3 {
 		return packed{}, false
@@ -221,13 +188,18 @@ func unpacked(p []byte) (e packed, ok bool) {
 	return e, e.n > 0
 }
 
-// PackedVerdict is Verdict on two packed entries (Pack). The share of
-// minimum hashes whose kept bits agree overstates the similarity by the
-// values that agree by chance, one in 2^bits of the others; the estimate
-// takes them out (the b-bit estimator), so its mean is the similarity
-// again, and rounds it to the signature's resolution (1/n for n values),
-// where the estimate from whole values lies. content is true when the
-// texts are the same: both entries carry a content hash, the same one.
+// PackedVerdict decides from two packed entries (Pack) whether the texts
+// are near duplicates, and how similar they are: the estimated Jaccard
+// similarity reaches Threshold, or the texts share their lead and the
+// shorter is mostly contained in the longer (then the similarity is the
+// containment). It is symmetric, so whichever of two racing copies checks
+// the other reaches the same verdict. The share of minimum hashes whose
+// kept bits agree overstates the similarity by the values that agree by
+// chance, one in 2^bits of the others; the estimate takes them out (the
+// b-bit estimator), so its mean is the similarity again, and rounds it to
+// the signature's resolution (1/n for n values), where the estimate from
+// whole values lies. content is true when the texts are the same: both
+// entries carry a content hash, the same one.
 func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, content bool) {
 	p = p.withDefaults()
 	a, okA := unpacked(mine)

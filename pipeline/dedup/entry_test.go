@@ -67,12 +67,31 @@ func TestPackedVerdict(t *testing.T) {
 		return w
 	}
 	base := DefaultParams()
-	entry := func(words []string, content uint64) []byte {
+	sketch := func(words []string) Sketch {
 		sk, ok := base.SketchWords(words)
 		if !ok {
 			t.Fatal("no sketch")
 		}
-		return encodeEntryContent(sk, content)
+		return sk
+	}
+	entry := func(words []string, content uint64) []byte { return encodeEntryContent(sketch(words), content) }
+	// The rule on whole 64-bit values: the share that agree, or the
+	// containment it implies when the leads agree.
+	wholeVerdict := func(a, b Sketch) (float64, bool) {
+		eq := 0
+		for i := range a.Sig {
+			if a.Sig[i] == b.Sig[i] {
+				eq++
+			}
+		}
+		j := float64(eq) / float64(len(a.Sig))
+		if j >= base.Threshold {
+			return j, true
+		}
+		if c := min(1, j*float64(a.Shingles+b.Shingles)/(1+j)/float64(min(a.Shingles, b.Shingles))); a.Lead != 0 && a.Lead == b.Lead && c >= base.MinContainment {
+			return c, true
+		}
+		return j, false
 	}
 	for _, bits := range []int{8, 4} {
 		p := base
@@ -85,8 +104,9 @@ func TestPackedVerdict(t *testing.T) {
 			for k := keep * len(b) / 10; k < len(b); k++ {
 				b[k] = fmt.Sprint("x", rng.IntN(3000))
 			}
-			ea, eb := entry(a, 0), entry(b, 0)
-			whole, wholeDup := base.Verdict(ea, eb)
+			ska, skb := sketch(a), sketch(b)
+			ea, eb := encodeEntry(ska), encodeEntry(skb)
+			whole, wholeDup := wholeVerdict(ska, skb)
 			sim, dup, same := p.PackedVerdict(p.Pack(nil, ea), p.Pack(nil, eb))
 			if same {
 				t.Fatalf("bits %d: texts without content hashes are the same", bits)

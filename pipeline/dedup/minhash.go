@@ -2,7 +2,6 @@ package dedup
 
 import (
 	"encoding/binary"
-	"errors"
 	"math"
 
 	"github.com/wirewatch/wirewatch/internal/fold"
@@ -168,42 +167,14 @@ func (p Params) SketchWords(words []string) (s Sketch, ok bool) {
 	return s, true
 }
 
-// Compact encodes the signature for the store: the shingle count, then
-// the low 16 bits of each minimum hash (b-bit MinHash: two unrelated
-// values agree with probability 2^-16, which the estimate ignores).
-func (s Sketch) Compact() []byte { return s.AppendCompact(nil) }
-
-// AppendCompact appends the compact signature to b.
+// AppendCompact appends the compact signature to b, as an entry stores
+// it: the shingle count, then the low 16 bits of each minimum hash.
 func (s Sketch) AppendCompact(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(min(s.Shingles, math.MaxUint32)))
 	for _, v := range s.Sig {
 		b = binary.LittleEndian.AppendUint16(b, uint16(v))
 	}
 	return b
-}
-
-// Similarity estimates, from two compact signatures, the Jaccard
-// similarity of the shingle sets and the containment of the smaller set
-// in the larger.
-func Similarity(a, b []byte) (jaccard, containment float64, err error) {
-	if len(a) != len(b) || len(a) < 6 || len(a)%2 != 0 {
-		return 0, 0, errors.New("signatures of different or invalid sizes")
-	}
-	n := (len(a) - 4) / 2
-	eq := 0
-	for i := 4; i < len(a); i += 2 {
-		if a[i] == b[i] && a[i+1] == b[i+1] {
-			eq++
-		}
-	}
-	jaccard = float64(eq) / float64(n)
-	na := float64(binary.LittleEndian.Uint32(a))
-	nb := float64(binary.LittleEndian.Uint32(b))
-	if small := min(na, nb); small > 0 {
-		inter := jaccard * (na + nb) / (1 + jaccard)
-		containment = min(1, inter/small)
-	}
-	return jaccard, containment, nil
 }
 
 // hashString is FNV-1a 64 finished with the SplitMix64 finaliser:

@@ -52,11 +52,11 @@ func TestSeedsAreDistinct(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: too short to index", a.ID)
 		}
-		return dedup.EncodeEntry(sk)
+		return p.Pack(nil, dedup.EncodeEntry(sk)) // as the index keeps it
 	}
 	for i, x := range ids {
 		for _, y := range ids[i+1:] {
-			if sim, dup := p.Verdict(entry(arts[x]), entry(arts[y])); dup || sim > 0.1 {
+			if sim, dup, _ := p.PackedVerdict(entry(arts[x]), entry(arts[y])); dup || sim > 0.1 {
 				t.Errorf("seeds %s and %s: similarity %.3f, duplicate %v", x, y, sim, dup)
 			}
 		}
