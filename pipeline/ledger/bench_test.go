@@ -2,9 +2,6 @@ package ledger
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"runtime"
@@ -16,6 +13,7 @@ import (
 	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
+	"github.com/wirewatch/wirewatch/sources"
 )
 
 // benchPool is how many new records a BenchmarkIndexed run can decide
@@ -102,21 +100,16 @@ func BenchmarkIndexed(b *testing.B) {
 	}
 }
 
-// benchID is the id of the i-th article of a benchmark, made as
-// sources.ArticleKey makes ids: 32 hex digits of a SHA-256, so ids are as
-// scattered as a daemon's (sequential ids hash to neighbouring places in
-// the index's tables, which flatters its cache use).
+// benchID is the id of the i-th article of a benchmark, as a daemon makes
+// ids (sources.ArticleKey): scattered, where sequential ids would hash to
+// neighbouring places in the index's tables and flatter its cache use.
 func benchID(i int) string {
-	sum := sha256.Sum256(binary.LittleEndian.AppendUint64(nil, uint64(i)))
-	return hex.EncodeToString(sum[:16])
+	return sources.ArticleKey("https://example.com/feed", fmt.Sprint("item-", i), "", "", "")
 }
 
-// benchFeed is the key of the i-th feed, made as sources.FeedKey makes
-// them (16 hex digits).
-func benchFeed(i int) string {
-	sum := sha256.Sum256([]byte(fmt.Sprint("https://example.com/feed/", i)))
-	return hex.EncodeToString(sum[:8])
-}
+// benchFeed is the key of the i-th feed, as a daemon makes them
+// (sources.FeedKey).
+func benchFeed(i int) string { return sources.FeedKey(fmt.Sprint("https://example.com/feed/", i)) }
 
 // BenchmarkRecord is the cost of building an article's ledger record:
 // exact fingerprints, the near-duplicate and story sketches.
