@@ -11,6 +11,7 @@ import (
 	evaldedup "github.com/wirewatch/wirewatch/eval/dedup"
 	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/pipeline/dedup"
+	"github.com/wirewatch/wirewatch/pipeline/story"
 )
 
 // cmdEvalDedup is `wirewatch eval dedup`: near-duplicate detection
@@ -27,6 +28,8 @@ func cmdEvalDedup(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	shingle := fs.Int("shingle", def.Shingle, "words per shingle")
 	threshold := fs.Float64("threshold", def.Threshold, "estimated Jaccard similarity from which a candidate is a duplicate")
 	lead := fs.Int("lead", def.LeadWords, "lead length in words (-1: no lead fingerprint)")
+	nearBits := fs.Int("bits", def.Bits, "bits of each near-duplicate minimum hash the index keeps (1-8)")
+	storyBits := fs.Int("story-bits", story.Config{}.WithDefaults().Bits, "bits of each story minimum hash the index keeps (1-8)")
 	quiet := fs.Bool("q", false, "no progress bar")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -37,9 +40,9 @@ func cmdEvalDedup(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	p := def
 	p.Bands, p.Rows, p.Shingle, p.Threshold, p.LeadWords = *bands, *rows, *shingle, *threshold, *lead
-	p.Hashes = max(*hashes, p.Bands*p.Rows)
+	p.Hashes, p.Bits = max(*hashes, p.Bands*p.Rows), *nearBits
 	var bar *progressbar.ProgressBar
-	o := evaldedup.Options{Datasets: dir, Params: p, RSSLimit: *limit}
+	o := evaldedup.Options{Datasets: dir, Params: p, Story: story.Config{Bits: *storyBits}, RSSLimit: *limit}
 	if !*quiet {
 		o.Progress = func(total int) {
 			bar = newBar(stderr, "eval dedup", int64(total))
@@ -54,7 +57,7 @@ func cmdEvalDedup(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("eval dedup: %w", err)
 	}
-	fmt.Fprintf(stdout, "near duplicates: MinHash %d hashes, %d bands x %d rows, %d-word shingles, Jaccard >= %.2f, lead %d words; %s\n\n",
-		p.Hashes, p.Bands, p.Rows, p.Shingle, p.Threshold, p.LeadWords, time.Since(start).Round(time.Second))
+	fmt.Fprintf(stdout, "near duplicates: MinHash %d hashes (%d bits kept), %d bands x %d rows, %d-word shingles, Jaccard >= %.2f, lead %d words; stories: %d bits kept; %s\n\n",
+		p.Hashes, p.Bits, p.Bands, p.Rows, p.Shingle, p.Threshold, p.LeadWords, *storyBits, time.Since(start).Round(time.Second))
 	return evaldedup.Print(stdout, res)
 }

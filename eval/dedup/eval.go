@@ -26,6 +26,7 @@ import (
 	"github.com/wirewatch/wirewatch/pipeline/dedup"
 	"github.com/wirewatch/wirewatch/pipeline/ledger"
 	"github.com/wirewatch/wirewatch/pipeline/normalize"
+	"github.com/wirewatch/wirewatch/pipeline/story"
 )
 
 // Mutations are the ways a copy is made, in table order.
@@ -37,6 +38,8 @@ type Options struct {
 	Datasets string
 	// Params are the near-duplicate parameters under test.
 	Params dedup.Params
+	// Story is the story configuration under test (zero: the defaults).
+	Story story.Config
 	// RSSLimit caps the rss-2026-01 entries read (0: all).
 	RSSLimit int
 	// Progress is told of each article processed (total first).
@@ -116,7 +119,7 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 		name string
 		docs []doc
 	}{{"bbc synthetic", bbc}, {"rss-2026-01", rss}} {
-		got, stories, err := runMinHash(ctx, set.docs, o.Params, o.Step)
+		got, stories, err := runMinHash(ctx, set.docs, o.Params, o.Story, o.Step)
 		if err != nil {
 			return nil, err
 		}
@@ -132,8 +135,8 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 // runMinHash runs the dedup stage (in-process ledger) over docs in order and
 // returns, per doc, the id it was flagged a duplicate of ("" if none) and
 // the story it was put in ("" if none).
-func runMinHash(ctx context.Context, docs []doc, p dedup.Params, step func()) (dupOf, stories []string, err error) {
-	rules := ledger.Rules{Near: p}
+func runMinHash(ctx context.Context, docs []doc, p dedup.Params, sc story.Config, step func()) (dupOf, stories []string, err error) {
+	rules := ledger.Rules{Near: p, Story: sc}
 	st := ledger.NewStage(ledger.NewMemory(rules, nil), rules, true, metrics.NewUnregistered())
 	dupOf, stories = make([]string, len(docs)), make([]string, len(docs))
 	for i, d := range docs {

@@ -16,7 +16,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
-	"math/bits"
 	"slices"
 	"strings"
 
@@ -104,10 +103,11 @@ func encodeEntryContent(sk Sketch, content uint64) []byte {
 // compares: a header byte, the low 32 bits of the lead and content hashes
 // when they are set (the header says which), the shingle count in 16 bits
 // (at most 65,535), then the lowest p.Bits bits of each minimum hash
-// (b-bit MinHash, Li and König 2010), packed. With the default 8 bits it
-// is about half the stored entry, and estimates the similarity as well
-// once corrected for the values that agree by chance (PackedVerdict). An empty entry stays empty; one of another layout is
-// kept as it is, and is never a duplicate.
+// (b-bit MinHash, Li and König 2010), back to back from the first byte's
+// lowest bit. It estimates the similarity about as well as whole values
+// once corrected for the values that agree by chance (PackedVerdict). An
+// empty entry stays empty; one of another layout is kept as it is, and is
+// never a duplicate.
 func (p Params) Pack(dst, v []byte) []byte {
 	if len(v) == 0 {
 		return dst
@@ -118,8 +118,7 @@ func (p Params) Pack(dst, v []byte) []byte {
 	nb := p.withDefaults().Bits
 	lead, content := uint32(binary.LittleEndian.Uint64(v[1:9])), uint32(binary.LittleEndian.Uint64(v[9:17]))
 	n := (len(v) - 21) / 2 // values
-	per := 8 / nb          // values a byte
-	h := byte(bits.TrailingZeros8(uint8(nb)))<<packBitsShift | byte((per-n%per)%per)<<packPadShift
+	h := byte(nb-1)<<packBitsShift | byte((8-n*nb%8)%8)<<packPadShift
 	if lead != 0 {
 		h |= packLead
 	}
@@ -134,13 +133,17 @@ func (p Params) Pack(dst, v []byte) []byte {
 		dst = binary.LittleEndian.AppendUint32(dst, content)
 	}
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(min(binary.LittleEndian.Uint32(v[17:21]), math.MaxUint16)))
-	mask := byte(1<<nb - 1)
-	for i := 0; i < n; i += per {
-		var b byte
-		for k := 0; k < per && i+k < n; k++ {
-			b |= (v[21+2*(i+k)] & mask) << (k * nb) // the value's low byte
+	var acc uint32 // bits not yet appended, lowest first
+	have := 0
+	for i := range n {
+		acc |= uint32(v[21+2*i]&byte(1<<nb-1)) << have // the value's low byte
+		for have += nb; have >= 8; have -= 8 {
+			dst = append(dst, byte(acc))
+			acc >>= 8
 		}
-		dst = append(dst, b)
+	}
+	if have > 0 {
+		dst = append(dst, byte(acc))
 	}
 	return dst
 }
@@ -149,9 +152,9 @@ func (p Params) Pack(dst, v []byte) []byte {
 const (
 	packLead      = 1 << 0 // the lead hash follows
 	packContent   = 1 << 1 // the content hash follows
-	packPadShift  = 2      // bits 2-4: the places unused in the last byte
-	packBitsShift = 5      // bits 5-6: log2 of the bits kept of a value
-	packRaw       = 0xff   // an entry of another layout follows as it is
+	packPadShift  = 2      // bits 2-4: the bits unused in the last byte
+	packBitsShift = 5      // bits 5-7: the bits kept of a value, less 1
+	packRaw       = 0xff   // an entry of another layout follows as it is (never a header: 8 bits a value leave none unused)
 )
 
 // packed is a packed entry taken apart.
@@ -182,10 +185,11 @@ func unpacked(p []byte) (e packed, ok bool) {
 	if len(p) < 3 {
 		return packed{}, false
 	}
-	e.bits = 1 << (h >> packBitsShift & 3)
+	e.bits = int(h>>packBitsShift) + 1
 	e.shingles, e.values = int(binary.LittleEndian.Uint16(p)), p[2:]
-	e.n = len(e.values)*(8/e.bits) - int(h>>packPadShift&7)
-	return e, e.n > 0
+	used := len(e.values)*8 - int(h>>packPadShift&7)
+	e.n = used / e.bits
+	return e, e.n > 0 && used%e.bits == 0
 }
 
 // PackedVerdict decides from two packed entries (Pack) whether the texts
@@ -207,11 +211,7 @@ func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, con
 	if !okA || !okB || a.n != b.n || a.bits != b.bits || len(a.values) != len(b.values) {
 		return 0, false, false
 	}
-	eq := 0
-	for i, x := range a.values {
-		eq += agree(x^b.values[i], a.bits)
-	}
-	eq -= len(a.values)*(8/a.bits) - a.n // places past the last value: 0 in both
+	eq := agreeing(a.values, b.values, a.bits, a.n)
 	chance := 1 / float64(int(1)<<a.bits)
 	n := float64(a.n)
 	j := math.Round((float64(eq)/n-chance)/(1-chance)*n) / n
@@ -231,17 +231,25 @@ func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, con
 	return round3(j), false, false
 }
 
-// agree counts the bits-wide places of d, the xor of two bytes of packed
-// values, that are 0: the values that agree.
-func agree(d byte, bits int) int {
-	n := 0
-	mask := byte(1<<bits - 1)
-	for k := 0; k < 8; k += bits {
-		if d>>k&mask == 0 {
-			n++
+// agreeing counts the first n values, nb bits each packed back to back,
+// that agree in x and y (of the same length).
+func agreeing(x, y []byte, nb, n int) int {
+	eq := 0
+	mask := uint32(1<<nb - 1)
+	var acc uint32 // xor'd bits not yet counted, lowest first
+	have, i := 0, 0
+	for k := 0; k < n; k++ {
+		if have < nb {
+			acc |= uint32(x[i]^y[i]) << have
+			i, have = i+1, have+8
 		}
+		if acc&mask == 0 {
+			eq++
+		}
+		acc >>= nb
+		have -= nb
 	}
-	return n
+	return eq
 }
 
 // EncodeEntry exposes the stored form of a sketch (for the evaluation).

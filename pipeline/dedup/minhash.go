@@ -43,13 +43,13 @@ type Params struct {
 	// words, as for a feed item with a one-line description (default 20).
 	ShortWords int
 	// Bits is how many bits of each minimum hash an in-memory index keeps
-	// (Pack): 1, 2, 4 or 8 (default 8: BENCHMARKS.md, "The ledger").
+	// (Pack): 1 to 8 (default 5: BENCHMARKS.md, "The ledger").
 	Bits int
 }
 
 // DefaultParams are the measured defaults.
 func DefaultParams() Params {
-	return Params{Shingle: 3, Bands: 8, Rows: 2, Hashes: 64, Threshold: 0.5, LeadWords: 24, MinContainment: 0.5, MinWords: 8, ShortWords: 20, Bits: 8}
+	return Params{Shingle: 3, Bands: 8, Rows: 2, Hashes: 64, Threshold: 0.5, LeadWords: 24, MinContainment: 0.5, MinWords: 8, ShortWords: 20, Bits: 5}
 }
 
 func (p Params) withDefaults() Params {
@@ -78,7 +78,7 @@ func (p Params) withDefaults() Params {
 	if p.ShortWords <= 0 {
 		p.ShortWords = d.ShortWords
 	}
-	if p.Bits != 1 && p.Bits != 2 && p.Bits != 4 && p.Bits != 8 {
+	if p.Bits < 1 || p.Bits > 8 {
 		p.Bits = d.Bits
 	}
 	if p.Hashes <= 0 {

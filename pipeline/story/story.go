@@ -34,6 +34,9 @@ type Config struct {
 	// MaxSources bounds the sources a story lists (default 200); beyond
 	// it the count still grows.
 	MaxSources int
+	// Bits is how many bits of each story hash an index keeps, 1 to 8
+	// (default 8; dedup.Params.Bits).
+	Bits int
 }
 
 // WithDefaults fills the zero fields.
@@ -53,13 +56,16 @@ func (c Config) WithDefaults() Config {
 	if c.MaxSources <= 0 {
 		c.MaxSources = 200
 	}
+	if c.Bits < 1 || c.Bits > 8 {
+		c.Bits = 8
+	}
 	return c
 }
 
 // params are the story sketch's: single content words, 10 bands of 2
 // (candidates from Jaccard about 0.3) over 20 hashes, no lead
-// fingerprint; the index keeps Bits of each hash.
-var params = dedup.Params{Shingle: 1, Bands: 10, Rows: 2, Hashes: 20, Threshold: 1, LeadWords: -1, MinWords: 5, ShortWords: 1, Bits: 8}
+// fingerprint.
+var params = dedup.Params{Shingle: 1, Bands: 10, Rows: 2, Hashes: 20, Threshold: 1, LeadWords: -1, MinWords: 5, ShortWords: 1}
 
 // Words are the words a story is recognised by: the content words (four
 // letters or more, digits kept) of the headline and the lead, from the
@@ -91,7 +97,11 @@ func (c Config) Sketch(w dedup.Words) (bands []uint64, sig []byte, ok bool) {
 
 // Pack appends the form of a story signature entry an index keeps
 // (dedup.Params.Pack).
-func (c Config) Pack(dst, sig []byte) []byte { return params.Pack(dst, sig) }
+func (c Config) Pack(dst, sig []byte) []byte {
+	p := params
+	p.Bits = c.WithDefaults().Bits
+	return p.Pack(dst, sig)
+}
 
 // Same reports whether two story signature entries, packed (Pack), tell
 // the same story.
