@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -101,28 +102,29 @@ type segment struct {
 }
 
 // entry is one applied record: what later records compare with, and the
-// verdict it got, in 48 bytes. Its id, signatures and the id of its
+// verdict it got, in 40 bytes. Its id, signatures and the id of its
 // original are in its segment's data, its feed in the segment's feeds.
 type entry struct {
-	time int64
-	seg  *segment
+	seg *segment
 	// story is the entry's story, nil while it is a story of this entry
 	// alone (most are: its state is then the entry's own fields, and is
 	// made when a second article joins, by storyOf).
 	story *storyState
 	pos   uint32 // its ledger position, less its segment's first (seq)
 	off   uint32 // where the entry's fields start in seg.data
+	ms    int32  // its ledger time in milliseconds from its segment's first (time)
 	// sources are the story's sources when this entry was applied (at
 	// most 65,535 said).
 	sources uint16
 	feed    uint16 // the number of its feed in seg.feeds
-	// The lengths of the id, the near and story signatures, and the id of
-	// the original (a duplicate's).
-	idLen, nearLen, storyLen, dupLen uint16
-	dupSim                           uint16 // similarity to the original, in thousandths
-	dupKind                          Kind
-	flags                            flags
+	// The lengths of the near and story signatures and of what a
+	// duplicate keeps of its original (dup).
+	nearLen, storyLen, dupLen uint16
+	flags                     flags
 }
+
+// time is the entry's ledger time, to the millisecond.
+func (e *entry) time() int64 { return e.seg.first + int64(e.ms)*int64(time.Millisecond) }
 
 // seq is the entry's ledger position (Pos).
 func (e *entry) seq() uint64 { return e.seg.seq0 + uint64(e.pos) }
@@ -145,20 +147,51 @@ func (e *entry) is(f flags) bool { return e.flags&f != 0 }
 
 // The entry's fields, views of its segment's data, where they lie in this
 // order: the id (packID), the near and story signature entries
-// (dedup.Params.Pack), the original's id (packID, a duplicate's).
+// (dedup.Params.Pack), and a duplicate's original (dup).
 func (e *entry) field(from, n int) []byte {
 	at := int(e.off) + from
 	return e.seg.data[at : at+n : at+n]
 }
-func (e *entry) id() []byte { return e.field(0, int(e.idLen)) }
-func (e *entry) nearSig() []byte {
-	return e.field(int(e.idLen), int(e.nearLen))
+
+// idSpan is where the id lies in the entry's fields: 16 bytes when packed,
+// else after its length.
+func (e *entry) idSpan() (from, n int) {
+	if e.is(hexID) {
+		return 0, 16
+	}
+	l, k := binary.Uvarint(e.seg.data[e.off:])
+	return k, int(l)
 }
+
+func (e *entry) id() []byte { return e.field(e.idSpan()) }
+
+// sigs is where the signatures start in the entry's fields.
+func (e *entry) sigs() int {
+	from, n := e.idSpan()
+	return from + n
+}
+func (e *entry) nearSig() []byte { return e.field(e.sigs(), int(e.nearLen)) }
 func (e *entry) storySig() []byte {
-	return e.field(int(e.idLen)+int(e.nearLen), int(e.storyLen))
+	return e.field(e.sigs()+int(e.nearLen), int(e.storyLen))
+}
+
+// dup is what a duplicate keeps of its original, after its signatures:
+// the original's id (packID), the kind, the similarity in thousandths (2
+// bytes).
+func (e *entry) dup() []byte {
+	return e.field(e.sigs()+int(e.nearLen)+int(e.storyLen), int(e.dupLen))
 }
 func (e *entry) dupOf() []byte {
-	return e.field(int(e.idLen)+int(e.nearLen)+int(e.storyLen), int(e.dupLen))
+	d := e.dup()
+	return d[:max(0, len(d)-3)]
+}
+func (e *entry) dupKind() Kind {
+	d := e.dup()
+	return Kind(d[len(d)-3])
+}
+func (e *entry) dupSim() uint16 {
+	d := e.dup()
+	return binary.LittleEndian.Uint16(d[len(d)-2:])
 }
 
 // storyState is a story: its id, when it was first seen, its sources.
@@ -178,7 +211,12 @@ type storySource struct {
 type keyTables struct {
 	cur    hot   // slot -> index in the newest segment's entries
 	old    table // slot -> entry number, older segments
-	narrow bool  // old keeps a slot's top 32 bits (band slots, bandSlot)
+	narrow bool  // both keep a slot's top 32 bits (band slots, bandSlot)
+}
+
+// newKeyTables are empty key tables, narrow (for band slots) or exact.
+func newKeyTables(narrow bool) keyTables {
+	return keyTables{cur: newHot(0, narrow), narrow: narrow}
 }
 
 // Key slots: a key's hash mixed with its kind, so equal hashes of
@@ -211,7 +249,7 @@ const segmentsPerHorizon = 16
 // NewIndex returns an empty index.
 func NewIndex(r Rules) *Index {
 	r = r.withDefaults()
-	return &Index{rules: r, span: int64(r.Horizon / segmentsPerHorizon), wake: make(chan struct{}), bands: keyTables{narrow: true}}
+	return &Index{rules: r, span: int64(r.Horizon / segmentsPerHorizon), wake: make(chan struct{}), exact: newKeyTables(false), bands: newKeyTables(true)}
 }
 
 // Len is the number of records indexed.
@@ -324,7 +362,7 @@ func (x *Index) find(kt *keyTables, k uint64) *entry {
 
 // live returns e unless it is nil or older than the horizon.
 func (x *Index) live(e *entry, now int64) *entry {
-	if e == nil || e.time < now-int64(x.rules.Horizon) {
+	if e == nil || e.time() < now-int64(x.rules.Horizon) {
 		return nil // none, or expired
 	}
 	return e
@@ -356,12 +394,10 @@ func (x *Index) resolve(v uint32) *entry {
 func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	seg := x.segment(now, seq)
 	self := uint32(len(seg.entries))
-	seg.entries = append(seg.entries, entry{pos: uint32(seq - seg.seq0), time: now, seg: seg, off: uint32(len(seg.data)), feed: seg.intern(r.Feed)})
+	seg.entries = append(seg.entries, entry{pos: uint32(seq - seg.seq0), ms: seg.ms(now), seg: seg, off: uint32(len(seg.data)), feed: seg.intern(r.Feed)})
 	e := &seg.entries[self]
 	var packed bool
-	seg.data, packed = packID(seg.data, r.Article)
-	e.idLen = uint16(len(seg.data) - int(e.off))
-	if packed {
+	if seg.data, packed = packID(seg.data, r.Article); packed {
 		e.flags |= hexID
 	}
 	x.entries++
@@ -513,7 +549,7 @@ func (x *Index) warmSigs(owners []*entry) {
 	var sum byte
 	for _, o := range owners {
 		if o != nil && o.storyLen > 0 {
-			sum += o.seg.data[o.off+uint32(o.idLen)+uint32(o.nearLen)]
+			sum += o.storySig()[0]
 		}
 	}
 	x.sink += uint32(sum)
@@ -523,8 +559,8 @@ func (x *Index) warmSigs(owners []*entry) {
 // started it and no other article joined it yet.
 func (e *entry) storyOf() *storyState {
 	if e.story == nil {
-		e.story = &storyState{id: natsutil.Token(unpackID(e.id(), e.is(hexID))), first: e.time, count: 1,
-			sources: []storySource{{feed: e.seg.feeds[e.feed], joined: e.time}}}
+		e.story = &storyState{id: natsutil.Token(unpackID(e.id(), e.is(hexID))), first: e.time(), count: 1,
+			sources: []storySource{{feed: e.seg.feeds[e.feed], joined: e.time()}}}
 	}
 	return e.story
 }
@@ -562,7 +598,8 @@ func (x *Index) join(e *entry, now int64) {
 // maxSegmentFeeds its feeds, so their numbers fit in 16, and
 // maxSegmentPositions the ledger positions it spans, so theirs fit in 32:
 // a segment that fills any (millions of records, 65,536 feeds, or 4
-// billion positions, in horizon/16) is sealed early and a new one opens.
+// billion positions, in horizon/16), or whose times would not fit in an
+// entry (holds), is sealed early and a new one opens.
 const (
 	maxSegmentData      = 1 << 31
 	maxSegmentFeeds     = 1 << 16
@@ -583,6 +620,19 @@ func (s *segment) intern(feed string) uint16 {
 	return i
 }
 
+// holds reports whether an entry stamped now can be in s: its time in
+// milliseconds from s's first fits in 32 bits (entry.ms), so within 24
+// days either side (a segment spans Horizon/16, and ledger time may step
+// back a little).
+func (s *segment) holds(now int64) bool {
+	d := (now - s.first) / int64(time.Millisecond)
+	return d >= math.MinInt32 && d <= math.MaxInt32
+}
+
+// ms is the time of an entry stamped now (held, holds) in milliseconds
+// from s's first.
+func (s *segment) ms(now int64) int32 { return int32((now - s.first) / int64(time.Millisecond)) }
+
 // segment returns the segment the record at position seq stamped now goes
 // to, opening one and dropping expired ones as ledger time passes (x.mu
 // held).
@@ -592,10 +642,10 @@ func (x *Index) segment(now int64, seq uint64) *segment {
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 		if len(x.segs) == 0 { // the newest went too: its keys with it
-			x.exact, x.bands = keyTables{}, keyTables{narrow: true}
+			x.exact, x.bands = newKeyTables(false), newKeyTables(true)
 		}
 	}
-	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span && len(x.segs[n-1].data) < maxSegmentData && len(x.segs[n-1].feeds) < maxSegmentFeeds && seq-x.segs[n-1].seq0 < maxSegmentPositions {
+	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span && len(x.segs[n-1].data) < maxSegmentData && len(x.segs[n-1].feeds) < maxSegmentFeeds && seq-x.segs[n-1].seq0 < maxSegmentPositions && x.segs[n-1].holds(now) {
 		s := x.segs[n-1]
 		s.last = max(s.last, now)
 		return s
@@ -626,7 +676,10 @@ func (x *Index) seal() {
 // entries are numbered from base (x.mu held).
 func (x *Index) merge(kt *keyTables, base uint64) {
 	add := kt.cur.sorted()
-	tb := newTableBuilder(kt.old.count()+len(add), kt.narrow)
+	// Every value kept is the number of a live entry: from the oldest
+	// segment's first to the last.
+	lo := x.segs[0].base
+	tb := newTableBuilder(kt.old.count()+len(add), kt.narrow, uint32(lo), x.next-lo)
 	j := 0
 	kt.old.each(func(k uint64, v uint32) {
 		for ; j < len(add) && add[j].slot < k; j++ {
@@ -642,17 +695,17 @@ func (x *Index) merge(kt *keyTables, base uint64) {
 	for ; j < len(add); j++ {
 		tb.add(add[j].slot, uint32(base+uint64(add[j].v)))
 	}
-	kt.old, kt.cur = tb.table(), newHot(kt.cur.n)
+	kt.old, kt.cur = tb.table(), newHot(kt.cur.n, kt.narrow)
 }
 
 // markDuplicate makes e, the entry being applied (its fields last in its
 // segment's data), a duplicate of o's original.
 func (e *entry) markDuplicate(o *entry, kind Kind, sim float64) {
 	e.flags |= duplicate
-	e.dupKind, e.dupSim = kind, uint16(sim*1000+0.5)
 	root, packed := o.root()
-	e.dupLen = uint16(len(root))
-	e.seg.data = append(e.seg.data, root...)
+	at := len(e.seg.data)
+	e.seg.data = binary.LittleEndian.AppendUint16(append(append(e.seg.data, root...), byte(kind)), uint16(sim*1000+0.5))
+	e.dupLen = uint16(len(e.seg.data) - at)
 	if packed {
 		e.flags |= hexDup
 	}
@@ -676,15 +729,14 @@ func (e *entry) sameRoot(o *entry) bool {
 
 // packID appends id to dst: an id of 32 lowercase hex digits (as
 // sources.ArticleKey makes them) as the 16 bytes they spell, packed true;
-// any other as it is.
+// any other after its length (a uvarint).
 func packID(dst []byte, id string) (_ []byte, packed bool) {
-	if len(id) != 32 || strings.IndexFunc(id, func(c rune) bool { return (c < '0' || c > '9') && (c < 'a' || c > 'f') }) >= 0 {
-		return append(dst, id...), false
+	if len(id) == 32 && strings.IndexFunc(id, func(c rune) bool { return (c < '0' || c > '9') && (c < 'a' || c > 'f') }) < 0 {
+		if out, err := hex.AppendDecode(dst, []byte(id)); err == nil {
+			return out, true
+		}
 	}
-	if out, err := hex.AppendDecode(dst, []byte(id)); err == nil {
-		return out, true
-	}
-	return append(dst, id...), false
+	return append(binary.AppendUvarint(dst, uint64(len(id))), id...), false
 }
 
 // unpackID is the id packID appended as b.
@@ -701,21 +753,21 @@ func (e *entry) copyVerdict(prev *entry) {
 	if prev.is(hasStory) {
 		prev.storyOf() // its first-seen time is prev's, not e's
 	}
-	pos, t, seg, off, idLen, feed := e.pos, e.time, e.seg, e.off, e.idLen, e.feed
+	pos, ms, seg, off, feed, hex := e.pos, e.ms, e.seg, e.off, e.feed, e.flags&hexID
 	*e = *prev
-	e.pos, e.time, e.seg, e.off, e.idLen = pos, t, seg, off, idLen
-	e.feed, e.nearLen, e.storyLen = feed, 0, 0
-	e.flags |= repeat
-	e.seg.data = append(e.seg.data, prev.dupOf()...) // e's fields are last in its data
+	e.pos, e.ms, e.seg, e.off, e.feed = pos, ms, seg, off, feed
+	e.flags = e.flags&^hexID | hex | repeat
+	e.nearLen, e.storyLen = 0, 0
+	e.seg.data = append(e.seg.data, prev.dup()...) // e's fields are last in its data
 }
 
 func (e *entry) result() Result {
 	var r Result
 	if e.is(duplicate) {
-		r.Duplicate = &pipeline.Duplicate{Of: unpackID(e.dupOf(), e.is(hexDup)), Kind: e.dupKind.String(), Similarity: float64(e.dupSim) / 1000}
+		r.Duplicate = &pipeline.Duplicate{Of: unpackID(e.dupOf(), e.is(hexDup)), Kind: e.dupKind().String(), Similarity: float64(e.dupSim()) / 1000}
 	}
 	if e.is(hasStory) {
-		id, first := "", e.time
+		id, first := "", e.time()
 		if e.story != nil {
 			id, first = e.story.id, e.story.first
 		} else {

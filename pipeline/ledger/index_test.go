@@ -12,11 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/wirewatch/wirewatch/internal/hash64"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
+	"github.com/wirewatch/wirewatch/pipeline/dedup"
 )
 
 // clock is a test clock for the in-process ledger.
@@ -88,9 +90,14 @@ func TestBreakingWindow(t *testing.T) {
 	}
 }
 
-// newTable is a table of the pairs of m, sized for at least n slots.
+// tableBase is the smallest value TestTable's tables hold: values wrap
+// past 2^32, as entry numbers' low 32 bits do.
+const tableBase = math.MaxUint32 - 9
+
+// newTable is a table of the pairs of m, sized for at least n slots, its
+// values tableBase to tableBase+len(m)+9.
 func newTable(m map[uint64]uint32, n int, narrow bool) table {
-	tb := newTableBuilder(max(n, len(m)), narrow)
+	tb := newTableBuilder(max(n, len(m)), narrow, tableBase, uint64(len(m))+10)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		tb.add(k, m[k])
 	}
@@ -120,13 +127,13 @@ func TestTable(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(n), 1))
 			for len(m) < n {
 				k := rng.Uint64() & mask
-				m[k] = uint32(len(m))
+				m[k] = tableBase + uint32(len(m))
 				if len(m)%3 == 0 {
-					m[k^lowest] = uint32(len(m))
+					m[k^lowest] = tableBase + uint32(len(m))
 				}
 			}
 			if n >= 2 {
-				m[0], m[math.MaxUint64&mask] = 7, 8
+				m[0], m[math.MaxUint64&mask] = tableBase, tableBase+uint32(len(m))+9
 			}
 			tab := newTable(m, sizedFor, narrow)
 			if want := max(16, bits.Len(uint(sizedFor))-7); len(m) > 0 && tab.bits != uint(want) {
@@ -164,10 +171,7 @@ func TestTable(t *testing.T) {
 			}
 			// Merged into a table with more buckets, as the index's
 			// tables grow past 4M slots, every slot is still found.
-			big := &tableBuilder{t: table{start: make([]uint32, 1<<20+1), bits: 20}} // for 64M slots
-			if !narrow {
-				big.t.lo = []uint32{}
-			}
+			big := newTableBuilderBits(0, narrow, tableBase, uint64(len(m))+10, 20) // buckets for 64M slots
 			tab.each(big.add)
 			grown := big.table()
 			for k, v := range m {
@@ -175,6 +179,24 @@ func TestTable(t *testing.T) {
 					t.Fatalf("narrow %v, n=%d, grown to %d bucket bits: get(%x) = %d, %v; want %d", narrow, n, grown.bits, k, got, ok, v)
 				}
 			}
+		}
+	}
+}
+
+// Values that span all 32 bits (4 billion live entries) are kept whole.
+func TestTableWideValues(t *testing.T) {
+	tb := newTableBuilder(3, false, 5, 1<<32)
+	want := map[uint64]uint32{1: 4, 2: 5, 3: 1 << 31}
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		tb.add(k, want[k])
+	}
+	tab := tb.table()
+	if tab.width != 32 {
+		t.Fatalf("width %d, want 32", tab.width)
+	}
+	for k, v := range want {
+		if got, ok := tab.get(k); !ok || got != v {
+			t.Errorf("get(%d) = %d, %v; want %d", k, got, ok, v)
 		}
 	}
 }
@@ -230,47 +252,54 @@ func TestNeighbourSlots(t *testing.T) {
 }
 
 // hot agrees with a Go map through growth and overwrites, and lists its
-// pairs in slot order.
+// pairs in slot order; so does a narrow one, with band slots (low 32 bits
+// 0, bandSlot).
 func TestHot(t *testing.T) {
-	var h hot
-	m := map[uint64]uint32{}
-	rng := rand.New(rand.NewPCG(3, 3))
-	for i := range 50_000 {
-		k := rng.Uint64()
-		if i%5 == 0 && len(m) > 0 { // overwrite a slot already set
-			for k = range m {
-				break
+	for _, narrow := range []bool{false, true} {
+		mask := ^uint64(0)
+		if narrow {
+			mask = ^uint64(1<<32 - 1)
+		}
+		h := newHot(0, narrow)
+		m := map[uint64]uint32{}
+		rng := rand.New(rand.NewPCG(3, 3))
+		for i := range 50_000 {
+			k := rng.Uint64() & mask
+			if i%5 == 0 && len(m) > 0 { // overwrite a slot already set
+				for k = range m {
+					break
+				}
+			}
+			if i == 7 {
+				k = 0
+			}
+			m[k] = uint32(i)
+			h.set(k, uint32(i))
+		}
+		if h.n != len(m) {
+			t.Fatalf("narrow %v: %d slots, want %d", narrow, h.n, len(m))
+		}
+		for k, v := range m {
+			if got, ok := h.get(k); !ok || got != v {
+				t.Fatalf("narrow %v: get(%x) = %d, %v; want %d", narrow, k, got, ok, v)
 			}
 		}
-		if i == 7 {
-			k = 0
-		}
-		m[k] = uint32(i)
-		h.set(k, uint32(i))
-	}
-	if h.n != len(m) {
-		t.Fatalf("%d slots, want %d", h.n, len(m))
-	}
-	for k, v := range m {
-		if got, ok := h.get(k); !ok || got != v {
-			t.Fatalf("get(%x) = %d, %v; want %d", k, got, ok, v)
-		}
-	}
-	for range 10_000 {
-		if k := rng.Uint64(); m[k] == 0 {
-			if _, ok := h.get(k); ok {
-				t.Fatalf("get(%x) found a slot never set", k)
+		for range 10_000 {
+			if k := rng.Uint64() & mask; m[k] == 0 {
+				if _, ok := h.get(k); ok {
+					t.Fatalf("narrow %v: get(%x) found a slot never set", narrow, k)
+				}
 			}
 		}
-	}
-	pairs := h.sorted()
-	inOrder := slices.IsSortedFunc(pairs, func(a, b pair) int { return cmp.Compare(a.slot, b.slot) })
-	if len(pairs) != len(m) || !inOrder {
-		t.Fatalf("sorted: %d slots (want %d), in order %v", len(pairs), len(m), inOrder)
-	}
-	for _, p := range pairs {
-		if m[p.slot] != p.v {
-			t.Fatalf("sorted: %x -> %d, want %d", p.slot, p.v, m[p.slot])
+		pairs := h.sorted()
+		inOrder := slices.IsSortedFunc(pairs, func(a, b pair) int { return cmp.Compare(a.slot, b.slot) })
+		if len(pairs) != len(m) || !inOrder {
+			t.Fatalf("narrow %v: sorted: %d slots (want %d), in order %v", narrow, len(pairs), len(m), inOrder)
+		}
+		for _, p := range pairs {
+			if m[p.slot] != p.v {
+				t.Fatalf("narrow %v: sorted: %x -> %d, want %d", narrow, p.slot, p.v, m[p.slot])
+			}
 		}
 	}
 }
@@ -472,5 +501,40 @@ func TestSegmentPositions(t *testing.T) {
 	}
 	if r2, err := x.Wait(t.Context(), far); err != nil || r2.Duplicate == nil || r2.Duplicate.Of != "a" {
 		t.Fatalf("Wait(%d): %+v, %v", far, r2.Duplicate, err)
+	}
+}
+
+// An entry keeps its time in milliseconds from its segment's first, in 32
+// bits: with a horizon long enough that a segment could span more (two
+// years: 45 days a segment), a record 25 days after the first opens a new
+// segment, and the times a user sees (a story's first-seen) and expiry
+// stay right.
+func TestSegmentTimes(t *testing.T) {
+	x := NewIndex(Rules{Horizon: 2 * 365 * 24 * time.Hour})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	url := Key{Kind: KindURL, Hash: 42}
+	story := []uint64{7}
+	sig := func() []byte {
+		_, s, _ := x.rules.Story.Sketch(dedup.Words{Title: strings.Fields("valencia floods force thousands from homes")})
+		return s
+	}()
+	x.Apply(1, t0.Add(1500*time.Microsecond), &Record{Article: "a", Feed: "f", Keys: []Key{url}, StoryKeys: story, StorySig: sig})
+	x.Apply(2, t0.Add(22*24*time.Hour), &Record{Article: "b", Feed: "f"})
+	later := t0.Add(25 * 24 * time.Hour)
+	r := x.Apply(3, later, &Record{Article: "c", Feed: "g", Keys: []Key{url}, StoryKeys: story, StorySig: sig})
+	if len(x.segs) != 2 {
+		t.Fatalf("%d segments for records 25 days apart, want 2", len(x.segs))
+	}
+	if r.Duplicate == nil || r.Duplicate.Of != "a" {
+		t.Fatalf("c has a's url: duplicate %+v, want of a", r.Duplicate)
+	}
+	if first := t0.Add(1500 * time.Microsecond); r.Story == nil || r.Story.ID != "a" || r.Story.FirstSeen.After(first) || first.Sub(r.Story.FirstSeen) >= time.Millisecond || r.Story.Sources != 2 {
+		t.Fatalf("c's story %+v: want a's, first seen %v (to the millisecond), 2 sources", r.Story, first)
+	}
+	if e := x.at(3); e == nil || e.time() != later.UnixNano() {
+		t.Fatalf("c's entry: time %v, want %v", e.time(), later.UnixNano())
+	}
+	if size := unsafe.Sizeof(entry{}); size != 40 {
+		t.Errorf("an entry takes %d bytes, want 40", size)
 	}
 }
