@@ -209,13 +209,14 @@ func (t *table) get(k uint64) (uint32, bool) {
 	return 0, false
 }
 
-// first reads the place a lookup of k reads first (Index.warm).
+// first reads the places a lookup of k reads first, its hi and its value
+// (Index.warm).
 func (t *table) first(k uint64) uint32 {
 	if len(t.hi) == 0 {
 		return 0
 	}
 	if lo, hi, i := t.guess(k); lo < hi {
-		return uint32(t.hi[i])
+		return uint32(t.hi[i]) + uint32(t.vals[uint(i)*t.width>>3])
 	}
 	return 0
 }
