@@ -650,10 +650,15 @@ func (x *Index) segment(now int64, seq uint64) *segment {
 		s.last = max(s.last, now)
 		return s
 	}
-	if len(x.segs) > 0 {
-		x.seal()
-	}
 	s := &segment{first: now, last: now, base: x.next, seq0: seq}
+	if n := len(x.segs); n > 0 {
+		x.seal()
+		// Room for as much as the last segment had, and a sixteenth:
+		// growing by doubling would copy all of it while records wait.
+		last := x.segs[n-1]
+		s.entries = make([]entry, 0, len(last.entries)+len(last.entries)/16)
+		s.data = make([]byte, 0, len(last.data)+len(last.data)/16)
+	}
 	x.segs = append(x.segs, s)
 	return s
 }
