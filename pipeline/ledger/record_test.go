@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wirewatch/wirewatch/internal/testkit"
 )
@@ -86,6 +87,21 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !bytes.Equal(again, b) {
 			t.Fatalf("round trip changed the bytes:\n%x\n%x", b, again)
+		}
+		// Any record the ledger can hold is applied without a panic,
+		// after and before a well-formed one sharing its keys, and its
+		// second appearance is a repeat with the first one's verdict.
+		x := NewIndex(Rules{})
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		other := sampleRecord()
+		other.Keys = append(other.Keys, r.Keys...)
+		other.StoryKeys = append(other.StoryKeys, r.StoryKeys...)
+		x.Apply(1, at, other)
+		first := x.Apply(2, at.Add(time.Second), r)
+		x.Apply(3, at.Add(2*time.Second), other)
+		again2 := x.Apply(4, at.Add(3*time.Second), r)
+		if !again2.Repeat || !reflect.DeepEqual(again2.Duplicate, first.Duplicate) {
+			t.Fatalf("a record applied twice: %+v then %+v; want a repeat of the first verdict", first, again2)
 		}
 	})
 }
