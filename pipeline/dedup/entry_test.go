@@ -54,6 +54,28 @@ func TestPack(t *testing.T) {
 	}
 }
 
+// Pack keeps each value's lowest bits, in order, back to back from the
+// first byte's lowest bit, at every width.
+func TestPackValues(t *testing.T) {
+	sk := Sketch{Sig: []uint64{0x1234, 0xffff, 0, 0xabcd, 0x5a5a, 0x0f0f, 0x7777, 0x8001, 0x3c3c}, Shingles: 9}
+	for bits := 1; bits <= 8; bits++ {
+		e, ok := unpacked(Params{Bits: bits}.Pack(nil, encodeEntry(sk)))
+		if !ok || e.bits != bits || e.n != len(sk.Sig) {
+			t.Fatalf("bits %d: unpacked %+v, %v", bits, e, ok)
+		}
+		for i, v := range sk.Sig {
+			var got uint64
+			for k := range bits {
+				at := i*bits + k
+				got |= uint64(e.values[at/8]>>(at%8)&1) << k
+			}
+			if want := v & (1<<bits - 1); got != want {
+				t.Errorf("bits %d: value %d is %#x, want %#x", bits, i, got, want)
+			}
+		}
+	}
+}
+
 // The similarity estimated from packed entries is the one estimated from
 // whole values, give or take the noise of the bits dropped: over many
 // pairs of texts from unrelated to identical, its mean error is near 0

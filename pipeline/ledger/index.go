@@ -89,6 +89,7 @@ type Index struct {
 // segment holds the entries of a stretch of ledger time.
 type segment struct {
 	first, last int64  // ledger times of the first and last entry
+	firstMs     int64  // first in milliseconds, rounded down (entry.time)
 	base        uint64 // the entry number of entries[0]
 	seq0        uint64 // the ledger position of entries[0]
 	entries     []entry
@@ -123,8 +124,18 @@ type entry struct {
 	flags                     flags
 }
 
-// time is the entry's ledger time, to the millisecond.
-func (e *entry) time() int64 { return e.seg.first + int64(e.ms)*int64(time.Millisecond) }
+// time is the entry's ledger time rounded down to the millisecond: the
+// same whatever segment holds it, so every process agrees on it.
+func (e *entry) time() int64 { return (e.seg.firstMs + int64(e.ms)) * int64(time.Millisecond) }
+
+// floorMs is ledger time t in whole milliseconds, rounded down.
+func floorMs(t int64) int64 {
+	ms := t / int64(time.Millisecond)
+	if t%int64(time.Millisecond) < 0 {
+		ms--
+	}
+	return ms
+}
 
 // seq is the entry's ledger position (Pos).
 func (e *entry) seq() uint64 { return e.seg.seq0 + uint64(e.pos) }
@@ -625,13 +636,13 @@ func (s *segment) intern(feed string) uint16 {
 // days either side (a segment spans Horizon/16, and ledger time may step
 // back a little).
 func (s *segment) holds(now int64) bool {
-	d := (now - s.first) / int64(time.Millisecond)
+	d := floorMs(now) - s.firstMs
 	return d >= math.MinInt32 && d <= math.MaxInt32
 }
 
 // ms is the time of an entry stamped now (held, holds) in milliseconds
-// from s's first.
-func (s *segment) ms(now int64) int32 { return int32((now - s.first) / int64(time.Millisecond)) }
+// from s's first, both rounded down (entry.time).
+func (s *segment) ms(now int64) int32 { return int32(floorMs(now) - s.firstMs) }
 
 // segment returns the segment the record at position seq stamped now goes
 // to, opening one and dropping expired ones as ledger time passes (x.mu
@@ -650,14 +661,14 @@ func (x *Index) segment(now int64, seq uint64) *segment {
 		s.last = max(s.last, now)
 		return s
 	}
-	s := &segment{first: now, last: now, base: x.next, seq0: seq}
+	s := &segment{first: now, firstMs: floorMs(now), last: now, base: x.next, seq0: seq}
 	if n := len(x.segs); n > 0 {
 		x.seal()
 		// Room for as much as the last segment had, and a sixteenth:
 		// growing by doubling would copy all of it while records wait.
 		last := x.segs[n-1]
 		s.entries = make([]entry, 0, len(last.entries)+len(last.entries)/16)
-		s.data = make([]byte, 0, len(last.data)+len(last.data)/16)
+		s.data = make([]byte, 0, min(len(last.data)+len(last.data)/16, maxSegmentData))
 	}
 	x.segs = append(x.segs, s)
 	return s
@@ -758,10 +769,10 @@ func (e *entry) copyVerdict(prev *entry) {
 	if prev.is(hasStory) {
 		prev.storyOf() // its first-seen time is prev's, not e's
 	}
-	pos, ms, seg, off, feed, hex := e.pos, e.ms, e.seg, e.off, e.feed, e.flags&hexID
-	*e = *prev
+	pos, ms, seg, off, feed := e.pos, e.ms, e.seg, e.off, e.feed
+	*e = *prev // the same id, packed alike (hexID)
 	e.pos, e.ms, e.seg, e.off, e.feed = pos, ms, seg, off, feed
-	e.flags = e.flags&^hexID | hex | repeat
+	e.flags |= repeat
 	e.nearLen, e.storyLen = 0, 0
 	e.seg.data = append(e.seg.data, prev.dup()...) // e's fields are last in its data
 }

@@ -528,11 +528,29 @@ func TestSegmentTimes(t *testing.T) {
 	if r.Duplicate == nil || r.Duplicate.Of != "a" {
 		t.Fatalf("c has a's url: duplicate %+v, want of a", r.Duplicate)
 	}
-	if first := t0.Add(1500 * time.Microsecond); r.Story == nil || r.Story.ID != "a" || r.Story.FirstSeen.After(first) || first.Sub(r.Story.FirstSeen) >= time.Millisecond || r.Story.Sources != 2 {
-		t.Fatalf("c's story %+v: want a's, first seen %v (to the millisecond), 2 sources", r.Story, first)
+	if first := t0.Add(time.Millisecond); r.Story == nil || r.Story.ID != "a" || !r.Story.FirstSeen.Equal(first) || r.Story.Sources != 2 {
+		t.Fatalf("c's story %+v: want a's, first seen %v (rounded down to the millisecond), 2 sources", r.Story, first)
 	}
 	if e := x.at(3); e == nil || e.time() != later.UnixNano() {
 		t.Fatalf("c's entry: time %v, want %v", e.time(), later.UnixNano())
+	}
+
+	// Rounded the same way whatever segment holds it: an index whose
+	// segment opened 4.8 ms before a's record and one whose segment opened
+	// with it agree that a is live one horizon after 4.5 ms, and on its
+	// first-seen time.
+	h := time.Hour
+	a := &Record{Article: "a", Feed: "f", Keys: []Key{url}, StoryKeys: story, StorySig: sig}
+	c := &Record{Article: "c", Feed: "g", Keys: []Key{url}, StoryKeys: story, StorySig: sig}
+	early, late := NewIndex(Rules{Horizon: h}), NewIndex(Rules{Horizon: h})
+	early.Apply(1, t0.Add(300*time.Microsecond), &Record{Article: "z", Feed: "f"})
+	early.Apply(2, t0.Add(5100*time.Microsecond), a)
+	late.Apply(2, t0.Add(5100*time.Microsecond), a)
+	for name, x := range map[string]*Index{"segment opened before a": early, "segment opened with a": late} {
+		r := x.Apply(3, t0.Add(h+4500*time.Microsecond), c)
+		if r.Duplicate == nil || r.Duplicate.Of != "a" || r.Story == nil || !r.Story.FirstSeen.Equal(t0.Add(5*time.Millisecond)) {
+			t.Errorf("%s: c %+v, story %+v; want a duplicate of a, in a's story first seen at 5 ms", name, r.Duplicate, r.Story)
+		}
 	}
 	if size := unsafe.Sizeof(entry{}); size != 40 {
 		t.Errorf("an entry takes %d bytes, want 40", size)
