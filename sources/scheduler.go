@@ -719,7 +719,7 @@ func latest(ts ...time.Time) time.Time {
 	return out
 }
 
-// backoff is base × 2^(errors-1) with ±10% jitter, capped at hi.
+// backoff is base × 2^(errors-1), less up to 10% (jitter), capped at hi.
 func backoff(base, hi time.Duration, errors int) time.Duration {
 	d := base
 	for i := 1; i < errors && d < hi; i++ {
@@ -764,12 +764,14 @@ func medianGap(ts []time.Time) time.Duration {
 	return gaps[len(gaps)/2]
 }
 
-// jitter spreads d by ±10%.
+// jitter spreads d over its last tenth, so that feeds on one interval do
+// not stay in step; never beyond d, so a feed is polled at least once an
+// interval and an item waits at most one interval to be seen.
 func jitter(d time.Duration) time.Duration {
 	if d <= 0 {
 		return d
 	}
-	return d - d/10 + rand.N(d/5+1)
+	return d - rand.N(d/10+1)
 }
 
 // minHeap orders scheduled things by their due time.

@@ -584,11 +584,25 @@ func TestInitialNext(t *testing.T) {
 	}
 }
 
+// The jitter spreads polls over the last tenth of their interval and
+// never past it, so an item waits at most one interval.
+func TestJitter(t *testing.T) {
+	d := 5 * time.Minute
+	lo, hi := d, time.Duration(0)
+	for range 10_000 {
+		j := jitter(d)
+		lo, hi = min(lo, j), max(hi, j)
+	}
+	if lo < d*9/10 || hi > d || hi-lo < d/20 {
+		t.Errorf("jitter(%v) over 10,000 draws: %v to %v; want spread within %v to %v", d, lo, hi, d*9/10, d)
+	}
+}
+
 func TestBackoffAndAdapt(t *testing.T) {
 	base, hi := time.Minute, 6*time.Hour
 	for errs, want := range map[int]time.Duration{1: time.Minute, 2: 2 * time.Minute, 3: 4 * time.Minute, 9: 256 * time.Minute, 10: hi, 100: hi} {
 		got := backoff(base, hi, errs)
-		if got > hi || got < want*9/10 || got > want*11/10 {
+		if got > hi || got < want*9/10 || got > want {
 			t.Errorf("backoff after %d errors = %v, want about %v", errs, got, want)
 		}
 	}
