@@ -220,14 +220,13 @@ type storySource struct {
 
 // keyTables are the key tables of one class of keys.
 type keyTables struct {
-	cur    hot   // slot -> index in the newest segment's entries
-	old    table // slot -> entry number, older segments
-	narrow bool  // both keep a slot's top 32 bits (band slots, bandSlot)
+	cur hot   // slot -> index in the newest segment's entries (narrow: band slots, bandSlot)
+	old table // slot -> entry number, older segments, as narrow as cur
 }
 
 // newKeyTables are empty key tables, narrow (for band slots) or exact.
 func newKeyTables(narrow bool) keyTables {
-	return keyTables{cur: newHot(0, narrow), narrow: narrow}
+	return keyTables{cur: newHot(0, narrow)}
 }
 
 // Key slots: a key's hash mixed with its kind, so equal hashes of
@@ -695,7 +694,7 @@ func (x *Index) merge(kt *keyTables, base uint64) {
 	// Every value kept is the number of a live entry: from the oldest
 	// segment's first to the last.
 	lo := x.segs[0].base
-	tb := newTableBuilder(kt.old.count()+len(add), kt.narrow, uint32(lo), x.next-lo)
+	tb := newTableBuilder(kt.old.count()+len(add), kt.cur.narrow(), uint32(lo), x.next-lo)
 	j := 0
 	kt.old.each(func(k uint64, v uint32) {
 		for ; j < len(add) && add[j].slot < k; j++ {
@@ -711,7 +710,7 @@ func (x *Index) merge(kt *keyTables, base uint64) {
 	for ; j < len(add); j++ {
 		tb.add(add[j].slot, uint32(base+uint64(add[j].v)))
 	}
-	kt.old, kt.cur = tb.table(), newHot(kt.cur.n, kt.narrow)
+	kt.old, kt.cur = tb.table(), newHot(kt.cur.n, kt.cur.narrow())
 }
 
 // markDuplicate makes e, the entry being applied (its fields last in its

@@ -22,12 +22,14 @@ type hot struct {
 	vals   []uint32 // index + 1; 0: an empty place
 	n      int
 	shift  uint // 64 - log2(len(vals))
-	narrow bool
 }
+
+// narrow reports whether h keeps no low bits (band slots).
+func (h *hot) narrow() bool { return h.lo == nil }
 
 // at reports whether place i holds slot k.
 func (h *hot) at(i int, k uint64) bool {
-	return h.hi[i] == uint32(k>>32) && (h.narrow || h.lo[i] == uint32(k))
+	return h.hi[i] == uint32(k>>32) && (h.lo == nil || h.lo[i] == uint32(k))
 }
 
 // get returns the value of slot k.
@@ -65,7 +67,7 @@ func (h *hot) set(k uint64, v uint32) {
 		switch {
 		case h.vals[i] == 0:
 			h.hi[i], h.vals[i] = uint32(k>>32), v+1
-			if !h.narrow {
+			if h.lo != nil {
 				h.lo[i] = uint32(k)
 			}
 			h.n++
@@ -86,7 +88,7 @@ func newHot(n int, narrow bool) hot {
 	for 3*size < 4*n {
 		size *= 2
 	}
-	h := hot{hi: make([]uint32, size), vals: make([]uint32, size), shift: uint(64 - bits.TrailingZeros(uint(size))), narrow: narrow}
+	h := hot{hi: make([]uint32, size), vals: make([]uint32, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
 	if !narrow {
 		h.lo = make([]uint32, size)
 	}
@@ -96,7 +98,7 @@ func newHot(n int, narrow bool) hot {
 // grow doubles the places and puts every slot back.
 func (h *hot) grow() {
 	old := *h
-	*h = newHot(2*len(old.vals)*3/4, old.narrow)
+	*h = newHot(2*len(old.vals)*3/4, old.narrow())
 	for i, v := range old.vals {
 		if v != 0 {
 			h.set(old.slot(i), v-1)
@@ -107,7 +109,7 @@ func (h *hot) grow() {
 // slot is the slot at place i.
 func (h *hot) slot(i int) uint64 {
 	k := uint64(h.hi[i]) << 32
-	if !h.narrow {
+	if h.lo != nil {
 		k |= uint64(h.lo[i])
 	}
 	return k
