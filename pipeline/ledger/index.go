@@ -144,7 +144,7 @@ func (e *entry) seq() uint64 { return e.seg.seq0 + uint64(e.pos) }
 type flags uint8
 
 const (
-	duplicate flags = 1 << iota // a duplicate of dupOf
+	duplicate flags = 1 << iota // a duplicate of its original (entry.original)
 	hasStory                    // in a story (the article had a story sketch)
 	newStory                    // started its story
 	added                       // its feed was new to the story
@@ -192,17 +192,12 @@ func (e *entry) storySig() []byte {
 func (e *entry) dup() []byte {
 	return e.field(e.sigs()+int(e.nearLen)+int(e.storyLen), int(e.dupLen))
 }
-func (e *entry) dupOf() []byte {
+
+// original is what dup holds, taken apart (a duplicate's).
+func (e *entry) original() (id []byte, kind Kind, similarity uint16) {
 	d := e.dup()
-	return d[:max(0, len(d)-3)]
-}
-func (e *entry) dupKind() Kind {
-	d := e.dup()
-	return Kind(d[len(d)-3])
-}
-func (e *entry) dupSim() uint16 {
-	d := e.dup()
-	return binary.LittleEndian.Uint16(d[len(d)-2:])
+	n := len(d) - 3
+	return d[:n], Kind(d[n]), binary.LittleEndian.Uint16(d[n+1:])
 }
 
 // storyState is a story: its id, when it was first seen, its sources.
@@ -730,7 +725,8 @@ func (e *entry) markDuplicate(o *entry, kind Kind, sim float64) {
 // and whether it is packed.
 func (e *entry) root() ([]byte, bool) {
 	if e.is(duplicate) {
-		return e.dupOf(), e.is(hexDup)
+		id, _, _ := e.original()
+		return id, e.is(hexDup)
 	}
 	return e.id(), e.is(hexID)
 }
@@ -779,7 +775,8 @@ func (e *entry) copyVerdict(prev *entry) {
 func (e *entry) result() Result {
 	var r Result
 	if e.is(duplicate) {
-		r.Duplicate = &pipeline.Duplicate{Of: unpackID(e.dupOf(), e.is(hexDup)), Kind: e.dupKind().String(), Similarity: float64(e.dupSim()) / 1000}
+		of, kind, sim := e.original()
+		r.Duplicate = &pipeline.Duplicate{Of: unpackID(of, e.is(hexDup)), Kind: kind.String(), Similarity: float64(sim) / 1000}
 	}
 	if e.is(hasStory) {
 		id, first := "", e.time()
