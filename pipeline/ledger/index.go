@@ -604,7 +604,7 @@ func (x *Index) join(e *entry, now int64) {
 // maxSegmentPositions the ledger positions it spans, so theirs fit in 32:
 // a segment that fills any (millions of records, 65,536 feeds, or 4
 // billion positions, in horizon/16), or whose times would not fit in an
-// entry (holds), is sealed early and a new one opens.
+// entry (takes), is sealed early and a new one opens.
 const (
 	maxSegmentData      = 1 << 31
 	maxSegmentFeeds     = 1 << 16
@@ -625,16 +625,18 @@ func (s *segment) intern(feed string) uint16 {
 	return i
 }
 
-// holds reports whether an entry stamped now can be in s: its time in
-// milliseconds from s's first fits in 32 bits (entry.ms), so within 24
-// days either side (a segment spans Horizon/16, and ledger time may step
-// back a little).
-func (s *segment) holds(now int64) bool {
+// takes reports whether the record at position seq stamped now goes to s,
+// the newest segment: s began within span of now and is not full (the
+// limits above), and the record's time in milliseconds from s's first
+// fits in 32 bits (entry.ms: within 24 days either side; ledger time may
+// step back a little).
+func (s *segment) takes(now int64, seq uint64, span int64) bool {
 	d := floorMs(now) - s.firstMs
-	return d >= math.MinInt32 && d <= math.MaxInt32
+	return s.first >= now-span && len(s.data) < maxSegmentData && len(s.feeds) < maxSegmentFeeds &&
+		seq-s.seq0 < maxSegmentPositions && d >= math.MinInt32 && d <= math.MaxInt32
 }
 
-// ms is the time of an entry stamped now (held, holds) in milliseconds
+// ms is the time of an entry stamped now (takes) in milliseconds
 // from s's first, both rounded down (entry.time).
 func (s *segment) ms(now int64) int32 { return int32(floorMs(now) - s.firstMs) }
 
@@ -650,7 +652,7 @@ func (x *Index) segment(now int64, seq uint64) *segment {
 			x.exact, x.bands = newKeyTables(false), newKeyTables(true)
 		}
 	}
-	if n := len(x.segs); n > 0 && x.segs[n-1].first >= now-x.span && len(x.segs[n-1].data) < maxSegmentData && len(x.segs[n-1].feeds) < maxSegmentFeeds && seq-x.segs[n-1].seq0 < maxSegmentPositions && x.segs[n-1].holds(now) {
+	if n := len(x.segs); n > 0 && x.segs[n-1].takes(now, seq, x.span) {
 		s := x.segs[n-1]
 		s.last = max(s.last, now)
 		return s
