@@ -409,29 +409,55 @@ func consumerState(js jetstream.JetStream) (bool, string) {
 
 func alertsIn(t *testing.T, js jetstream.JetStream) []pipeline.Alert {
 	t.Helper()
-	n := int(msgs(js, natsutil.StreamAlerts))
+	// The read is retried from the start: in a cluster, a consumer just
+	// created can miss its first pull while its placement settles (the
+	// pull is answered "no responders"), which says nothing of the alerts.
+	var out []pipeline.Alert
+	testkit.WaitFor(t, 60*time.Second, "every alert read back", func() (bool, string) {
+		var err error
+		out, err = readAlerts(js)
+		if err != nil {
+			t.Logf("reading the alerts back, retried: %v", err)
+			return false, err.Error()
+		}
+		return true, ""
+	})
+	return out
+}
+
+// readAlerts reads the whole ALERTS stream once.
+func readAlerts(js jetstream.JetStream) ([]pipeline.Alert, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	s, err := js.Stream(ctx, natsutil.StreamAlerts)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", natsutil.StreamAlerts, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", natsutil.StreamAlerts, err)
+	}
+	n := int(info.State.Msgs)
 	c, err := js.OrderedConsumer(ctx, natsutil.StreamAlerts, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("ordered consumer on %s: %w", natsutil.StreamAlerts, err)
 	}
 	var out []pipeline.Alert
 	for len(out) < n {
 		batch, err := c.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			t.Fatal(err)
+			return nil, fmt.Errorf("fetch from %s after %d of %d: %w", natsutil.StreamAlerts, len(out), n, err)
 		}
 		for m := range batch.Messages() {
 			var a pipeline.Alert
 			if err := json.Unmarshal(m.Data(), &a); err != nil {
-				t.Fatal(err)
+				return nil, fmt.Errorf("alert %d: %w", len(out), err)
 			}
 			out = append(out, a)
 		}
-		if batch.Error() != nil {
-			t.Fatal(batch.Error())
+		if err := batch.Error(); err != nil {
+			return nil, fmt.Errorf("fetch from %s after %d of %d: %w", natsutil.StreamAlerts, len(out), n, err)
 		}
 	}
-	return out
+	return out, nil
 }
