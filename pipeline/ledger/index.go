@@ -90,12 +90,12 @@ type Index struct {
 type segment struct {
 	first, last int64  // ledger times of the first and last entry
 	firstMs     int64  // first in milliseconds, rounded down (entry.time)
-	base        uint64 // the entry number of entries[0]
-	seq0        uint64 // the ledger position of entries[0]
-	entries     []entry
+	base        uint64 // the entry number of entries.at(0)
+	seq0        uint64 // the ledger position of entries.at(0)
+	entries     entryChunks
 	// data holds the entries' fields (entry.field) back to back
-	// (entry.off): one allocation a segment, not four an entry.
-	data []byte
+	// (entry.off): a chunk of many entries, not four allocations an entry.
+	data dataChunks
 	// feeds are the feeds of its entries (entry.feed), each once; feedOf
 	// numbers them while the segment is the newest.
 	feeds  []string
@@ -160,8 +160,7 @@ func (e *entry) is(f flags) bool { return e.flags&f != 0 }
 // order: the id (packID), the near and story signature entries
 // (dedup.Params.Pack), and a duplicate's original (dup).
 func (e *entry) field(from, n int) []byte {
-	at := int(e.off) + from
-	return e.seg.data[at : at+n : at+n]
+	return e.seg.data.from(e.off)[from : from+n : from+n]
 }
 
 // idSpan is where the id lies in the entry's fields: 16 bytes when packed,
@@ -170,7 +169,7 @@ func (e *entry) idSpan() (from, n int) {
 	if e.is(hexID) {
 		return 0, 16
 	}
-	l, k := binary.Uvarint(e.seg.data[e.off:])
+	l, k := binary.Uvarint(e.seg.data.from(e.off))
 	return k, int(l)
 }
 
@@ -335,12 +334,12 @@ func (x *Index) Wait(ctx context.Context, seq uint64) (Result, error) {
 func (x *Index) at(seq uint64) *entry {
 	for i := len(x.segs) - 1; i >= 0; i-- {
 		s := x.segs[i]
-		if len(s.entries) == 0 || s.seq0 > seq {
+		if s.entries.len() == 0 || s.seq0 > seq {
 			continue
 		}
-		j := sort.Search(len(s.entries), func(j int) bool { return s.entries[j].seq() >= seq })
-		if j < len(s.entries) && s.entries[j].seq() == seq {
-			return &s.entries[j]
+		j := sort.Search(s.entries.len(), func(j int) bool { return s.entries.at(j).seq() >= seq })
+		if j < s.entries.len() && s.entries.at(j).seq() == seq {
+			return s.entries.at(j)
 		}
 		return nil
 	}
@@ -358,7 +357,7 @@ func (x *Index) owner(kt *keyTables, k uint64, now int64) *entry {
 // latest.
 func (x *Index) find(kt *keyTables, k uint64) *entry {
 	if j, ok := kt.cur.get(k); ok {
-		return &x.segs[len(x.segs)-1].entries[j]
+		return x.segs[len(x.segs)-1].entries.at(int(j))
 	} else if v, ok := kt.old.get(k); ok {
 		return x.resolve(v)
 	}
@@ -386,8 +385,8 @@ func (x *Index) resolve(v uint32) *entry {
 	}
 	for i := len(x.segs) - 1; i >= 0; i-- {
 		if s := x.segs[i]; g >= s.base {
-			if j := g - s.base; j < uint64(len(s.entries)) {
-				return &s.entries[j]
+			if j := g - s.base; j < uint64(s.entries.len()) {
+				return s.entries.at(int(j))
 			}
 			return nil
 		}
@@ -398,11 +397,13 @@ func (x *Index) resolve(v uint32) *entry {
 // apply decides the verdict of r and indexes it (x.mu held).
 func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	seg := x.segment(now, seq)
-	self := uint32(len(seg.entries))
-	seg.entries = append(seg.entries, entry{pos: uint32(seq - seg.seq0), ms: seg.ms(now), seg: seg, off: uint32(len(seg.data)), feed: seg.intern(r.Feed)})
-	e := &seg.entries[self]
+	self := uint32(seg.entries.len())
+	// Room for the id with its length, both signatures packed (a header
+	// byte and at most a byte a value) and a duplicate's original.
+	data := seg.data.room(binary.MaxVarintLen16 + len(r.Article) + 2 + len(r.NearSig) + len(r.StorySig) + maxDup)
+	e := seg.entries.add(entry{pos: uint32(seq - seg.seq0), ms: seg.ms(now), seg: seg, off: uint32(seg.data.size()), feed: seg.intern(r.Feed)})
 	var packed bool
-	if seg.data, packed = packID(seg.data, r.Article); packed {
+	if *data, packed = packID(*data, r.Article); packed {
 		e.flags |= hexID
 	}
 	x.entries++
@@ -419,11 +420,11 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	}
 	x.exact.cur.set(idSlot, self)
 	// Record limits (maxString, maxSig) keep every length in 16 bits.
-	at := len(seg.data)
-	seg.data = x.rules.Near.Pack(seg.data, r.NearSig)
-	e.nearLen, at = uint16(len(seg.data)-at), len(seg.data)
-	seg.data = x.rules.Story.Pack(seg.data, r.StorySig)
-	e.storyLen = uint16(len(seg.data) - at)
+	at := len(*data)
+	*data = x.rules.Near.Pack(*data, r.NearSig)
+	e.nearLen, at = uint16(len(*data)-at), len(*data)
+	*data = x.rules.Story.Pack(*data, r.StorySig)
+	e.storyLen = uint16(len(*data) - at)
 
 	// Duplicates: the first exact key owned by an earlier article decides;
 	// a near key's owner must have a similar signature.
@@ -632,7 +633,7 @@ func (s *segment) intern(feed string) uint16 {
 // step back a little).
 func (s *segment) takes(now int64, seq uint64, span int64) bool {
 	d := floorMs(now) - s.firstMs
-	return s.first >= now-span && len(s.data) < maxSegmentData && len(s.feeds) < maxSegmentFeeds &&
+	return s.first >= now-span && s.data.size() < maxSegmentData && len(s.feeds) < maxSegmentFeeds &&
 		seq-s.seq0 < maxSegmentPositions && d >= math.MinInt32 && d <= math.MaxInt32
 }
 
@@ -645,7 +646,7 @@ func (s *segment) ms(now int64) int32 { return int32(floorMs(now) - s.firstMs) }
 // held).
 func (x *Index) segment(now int64, seq uint64) *segment {
 	for len(x.segs) > 0 && x.segs[0].last < now-int64(x.rules.Horizon) {
-		x.entries -= len(x.segs[0].entries)
+		x.entries -= x.segs[0].entries.len()
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 		if len(x.segs) == 0 { // the newest went too: its keys with it
@@ -658,13 +659,8 @@ func (x *Index) segment(now int64, seq uint64) *segment {
 		return s
 	}
 	s := &segment{first: now, firstMs: floorMs(now), last: now, base: x.next, seq0: seq}
-	if n := len(x.segs); n > 0 {
+	if len(x.segs) > 0 {
 		x.seal()
-		// Room for as much as the last segment had, and a sixteenth:
-		// growing by doubling would copy all of it while records wait.
-		last := x.segs[n-1]
-		s.entries = make([]entry, 0, len(last.entries)+len(last.entries)/16)
-		s.data = make([]byte, 0, min(len(last.data)+len(last.data)/16, maxSegmentData))
 	}
 	x.segs = append(x.segs, s)
 	return s
@@ -679,8 +675,8 @@ func (x *Index) seal() {
 	for _, kt := range []*keyTables{&x.exact, &x.bands} {
 		x.merge(kt, newest.base)
 	}
-	newest.entries = slices.Clip(slices.Clone(newest.entries))
-	newest.data = slices.Clip(slices.Clone(newest.data))
+	newest.entries.clip()
+	newest.data.clip()
 	newest.feeds, newest.feedOf = slices.Clip(newest.feeds), nil
 }
 
@@ -715,9 +711,10 @@ func (x *Index) merge(kt *keyTables, base uint64) {
 func (e *entry) markDuplicate(o *entry, kind Kind, sim float64) {
 	e.flags |= duplicate
 	root, packed := o.root()
-	at := len(e.seg.data)
-	e.seg.data = binary.LittleEndian.AppendUint16(append(append(e.seg.data, root...), byte(kind)), uint16(sim*1000+0.5))
-	e.dupLen = uint16(len(e.seg.data) - at)
+	data := e.seg.data.last() // e's fields are last in it
+	at := len(*data)
+	*data = binary.LittleEndian.AppendUint16(append(append(*data, root...), byte(kind)), uint16(sim*1000+0.5))
+	e.dupLen = uint16(len(*data) - at)
 	if packed {
 		e.flags |= hexDup
 	}
@@ -771,7 +768,8 @@ func (e *entry) copyVerdict(prev *entry) {
 	e.pos, e.ms, e.seg, e.off, e.feed = pos, ms, seg, off, feed
 	e.flags |= repeat
 	e.nearLen, e.storyLen = 0, 0
-	e.seg.data = append(e.seg.data, prev.dup()...) // e's fields are last in its data
+	data := e.seg.data.last() // e's fields are last in it
+	*data = append(*data, prev.dup()...)
 }
 
 func (e *entry) result() Result {

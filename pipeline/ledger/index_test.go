@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -471,6 +472,68 @@ func TestSegmentFeeds(t *testing.T) {
 		if got, want := e.seg.feeds[e.feed], fmt.Sprint("f", i%(n-10)); got != want {
 			t.Fatalf("record %d: feed %s, want %s", i, got, want)
 		}
+	}
+}
+
+// A segment's entries and data grow in chunks: with records as large as
+// a Record may be among small ones, many chunks fill in one segment, no
+// data chunk outgrows its size (offsets would collide), and every entry
+// still reads back its id, its signature and its verdict, duplicates of
+// originals in other chunks included.
+func TestSegmentChunks(t *testing.T) {
+	x := NewIndex(Rules{})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n, originals = 12_388, 4000
+	id := func(i int) string {
+		if i%7 == 0 {
+			return fmt.Sprintf("%d-%s", i, strings.Repeat("x", maxString-6))
+		}
+		return fmt.Sprint("a", i)
+	}
+	sig := func(i int) []byte {
+		if i%7 == 0 {
+			return bytes.Repeat([]byte{byte(i)}, maxSig)
+		}
+		return nil
+	}
+	for i := range n {
+		r := &Record{Article: id(i), Feed: "f", Keys: []Key{{Kind: KindURL, Hash: uint64(i%originals + 1)}}, NearSig: sig(i)}
+		if err := r.check(); err != nil {
+			t.Fatal(err)
+		}
+		x.Apply(uint64(i+1), t0, r)
+	}
+	if len(x.segs) != 1 {
+		t.Fatalf("%d segments, want 1", len(x.segs))
+	}
+	s := x.segs[0]
+	if len(s.entries.chunks) < 4 || len(s.data.chunks) < 4 {
+		t.Fatalf("%d entry chunks, %d data chunks: the test did not fill several", len(s.entries.chunks), len(s.data.chunks))
+	}
+	for i, c := range s.data.chunks {
+		if len(c) > 1<<dataChunkBits {
+			t.Fatalf("data chunk %d holds %d bytes, more than %d", i, len(c), 1<<dataChunkBits)
+		}
+	}
+	for i := range n {
+		e := x.at(uint64(i + 1))
+		if e == nil || string(e.id()) != id(i) {
+			t.Fatalf("record %d: entry %v, want id %.20s…", i, e, id(i))
+		}
+		if want := x.rules.Near.Pack(nil, sig(i)); !bytes.Equal(e.nearSig(), want) {
+			t.Fatalf("record %d: near signature of %d bytes, want %d", i, len(e.nearSig()), len(want))
+		}
+		r := e.result()
+		switch {
+		case i < originals && r.Duplicate != nil:
+			t.Fatalf("record %d: duplicate %+v, want an original", i, r.Duplicate)
+		case i >= originals && (r.Duplicate == nil || r.Duplicate.Of != id(i%originals)):
+			t.Fatalf("record %d: duplicate %+v, want of %.20s…", i, r.Duplicate, id(i%originals))
+		}
+	}
+	again := x.Apply(n+1, t0, &Record{Article: id(originals + 7), Feed: "f"})
+	if !again.Repeat || again.Duplicate == nil || again.Duplicate.Of != id(7) {
+		t.Fatalf("a redelivery of record %d: %+v, want a repeat, duplicate of record 7", originals+7, again)
 	}
 }
 

@@ -79,7 +79,8 @@ func TestReplayAgrees(t *testing.T) {
 	posOf := map[string]uint64{}
 	live.Index().mu.Lock()
 	for _, s := range live.Index().segs {
-		for _, e := range s.entries {
+		for j := range s.entries.len() {
+			e := s.entries.at(j)
 			positions = append(positions, e.seq())
 			posOf[string(e.id())] = e.seq()
 		}
