@@ -302,6 +302,29 @@ func TestHot(t *testing.T) {
 				t.Fatalf("narrow %v: sorted: %x -> %d, want %d", narrow, p.slot, p.v, m[p.slot])
 			}
 		}
+
+		// Slots whose places wrap past the last to the first ones, and
+		// slots far from uniform (all in a few places), come out sorted too.
+		for _, step := range []uint64{1 << 40, 1 << 32} {
+			h := newHot(0, narrow)
+			var want []uint64
+			for i := range uint64(700) {
+				k := (^uint64(0) - i*step) & mask
+				if i%2 == 1 {
+					k = i * step
+				}
+				h.set(k, uint32(i))
+				want = append(want, k)
+			}
+			slices.Sort(want)
+			var got []uint64
+			for _, p := range h.sorted() {
+				got = append(got, p.slot)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("narrow %v, step %x: sorted gives %d slots, not the %d in order", narrow, step, len(got), len(want))
+			}
+		}
 	}
 }
 
