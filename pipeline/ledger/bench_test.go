@@ -100,6 +100,77 @@ func BenchmarkIndexed(b *testing.B) {
 	}
 }
 
+// BenchmarkSteady is the cost of an article in a daemon at steady state
+// with n articles indexed: articles arrive at n a horizon and as many
+// expire, and every Horizon/16 the newest segment is sealed, its keys
+// merged into the sealed tables while records wait. ns/op is the mean,
+// seals included (BenchmarkIndexed times a stretch without one);
+// max-apply-ms the longest single article, a seal when the run holds one
+// (-benchtime of n/16 records or more: 62500x covers one at 1M). 10k and
+// 100k, and 1M with WIREWATCH_BENCH_1M=1. The index is brought to steady state (two
+// horizons of articles) once per size; the records are built before the
+// clock starts.
+func BenchmarkSteady(b *testing.B) {
+	sizes := []int{10_000, 100_000}
+	if os.Getenv("WIREWATCH_BENCH_1M") == "1" {
+		sizes = append(sizes, 1_000_000)
+	}
+	for _, n := range sizes {
+		var s *steady
+		b.Run(fmt.Sprintf("indexed=%d", n), func(b *testing.B) {
+			if s == nil {
+				s = newSteady(b, n)
+			}
+			recs := make([]*Record, b.N)
+			for i := range recs {
+				recs[i] = s.record()
+			}
+			var worst time.Duration
+			b.ResetTimer()
+			for _, r := range recs {
+				s.clock = s.clock.Add(s.step)
+				start := time.Now()
+				if _, err := s.led.Append(context.Background(), r); err != nil {
+					b.Fatal(err)
+				}
+				worst = max(worst, time.Since(start))
+			}
+			b.ReportMetric(float64(worst.Microseconds())/1000, "max-apply-ms")
+			b.ReportMetric(float64(s.led.Index().Len()), "indexed")
+		})
+	}
+}
+
+// steady is an index fed at n articles a horizon.
+type steady struct {
+	st    *Stage
+	led   *Memory
+	clock time.Time
+	step  time.Duration
+	next  int
+}
+
+func newSteady(b *testing.B, n int) *steady {
+	rules := Rules{}
+	s := &steady{st: NewStage(nil, rules, true, metrics.NewUnregistered()), clock: time.Unix(1_700_000_000, 0),
+		step: rules.withDefaults().Horizon / time.Duration(n)}
+	s.led = NewMemory(rules, func() time.Time { return s.clock })
+	for range 2 * n {
+		s.clock = s.clock.Add(s.step)
+		if _, err := s.led.Append(context.Background(), s.record()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// record is the next article's record (as BenchmarkIndexed's).
+func (s *steady) record() *Record {
+	i := s.next
+	s.next++
+	return s.st.Record(&pipeline.Article{ID: benchID(i), Feed: benchFeed(i % 500), Title: "t", Text: storyText(i, 60)})
+}
+
 // benchID is the id of the i-th article of a benchmark, as a daemon makes
 // ids (sources.ArticleKey): scattered, where sequential ids would hash to
 // neighbouring places in the index's tables and flatter its cache use.

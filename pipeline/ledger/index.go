@@ -688,33 +688,12 @@ func (x *Index) merge(kt *keyTables, base uint64) {
 	add := kt.cur.sorted()
 	// Every value kept is the number of a live entry: from the oldest
 	// segment's first to the last (resolve).
-	lo := x.segs[0].base
-	live := func(v uint32) bool { return lo+uint64(v-uint32(lo)) < x.next }
-	// kept are the old slots that stay: live, and not taken by a newer
-	// owner in add.
-	kept := func(yield func(k uint64, v uint32)) {
-		j := 0
-		kt.old.each(func(k uint64, v uint32) {
-			for ; j < len(add) && add[j].slot < k; j++ {
-			}
-			if (j >= len(add) || add[j].slot != k) && live(v) {
-				yield(k, v)
-			}
-		})
-	}
-	n := len(add)
-	kept(func(uint64, uint32) { n++ })
-	tb := newTableBuilder(n, kt.cur.narrow(), uint32(lo), x.next-lo)
-	j := 0
-	kept(func(k uint64, v uint32) {
-		for ; j < len(add) && add[j].slot < k; j++ {
-			tb.add(add[j].slot, uint32(base+uint64(add[j].v)))
-		}
-		tb.add(k, v)
-	})
-	for ; j < len(add); j++ {
-		tb.add(add[j].slot, uint32(base+uint64(add[j].v)))
-	}
+	lo, next := x.segs[0].base, x.next
+	live := func(v uint32) bool { return lo+uint64(v-uint32(lo)) < next }
+	n := 0
+	kt.old.merged(add, base, live, func(uint64, uint32) { n++ })
+	tb := newTableBuilder(n, kt.cur.narrow(), uint32(lo), next-lo)
+	kt.old.merged(add, base, live, tb.add)
 	kt.old, kt.cur = tb.table(), newHot(kt.cur.n, kt.cur.narrow())
 }
 

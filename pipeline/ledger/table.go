@@ -258,6 +258,36 @@ func (t *table) each(fn func(k uint64, v uint32)) {
 	}
 }
 
+// merged calls emit, in slot order, with every slot of add (its values
+// numbered from base) and every slot of t that add does not hold and
+// whose value keep keeps: the slots of a merge of t with a newer hot
+// table's (Index.merge). One loop, not each's call a slot: a merge walks
+// every key of the index.
+func (t *table) merged(add []pair, base uint64, keep func(v uint32) bool, emit func(k uint64, v uint32)) {
+	j := 0
+	for b := range max(len(t.start), 1) - 1 {
+		for i := int(t.start[b]); i < int(t.start[b+1]); i++ {
+			var lo uint32
+			if t.lo != nil {
+				lo = t.lo[i]
+			}
+			k := t.slot(uint64(b), t.hi[i], lo)
+			for ; j < len(add) && add[j].slot < k; j++ {
+				emit(add[j].slot, uint32(base+uint64(add[j].v)))
+			}
+			if j < len(add) && add[j].slot == k {
+				continue // the newer owner wins
+			}
+			if v := t.val(i); keep(v) {
+				emit(k, v)
+			}
+		}
+	}
+	for ; j < len(add); j++ {
+		emit(add[j].slot, uint32(base+uint64(add[j].v)))
+	}
+}
+
 // tableBuilder makes a table from slots added in order.
 type tableBuilder struct {
 	t table
