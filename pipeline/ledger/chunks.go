@@ -9,14 +9,16 @@ import (
 // what they hold: growing one array by half again would, at half a
 // million entries in the newest segment, allocate and copy 80 MB while
 // every worker waits on the index (stalls of 0.1-0.35 s in the latency
-// run, BENCHMARKS.md), and chunks never move, so an *entry stays valid.
+// run, BENCHMARKS.md), and an *entry stays valid while its segment is
+// the newest (sealing clips the last chunks: clip).
 const (
 	entryChunkBits = 10       // 1,024 entries (40 KB) a chunk
 	dataChunkBits  = 20       // at most 1 MB a chunk
 	firstDataChunk = 32 << 10 // a segment's first data chunk; each next doubles, to 1 MB
 
 	// maxDup bounds what a duplicate keeps of its original (dup): an id
-	// with its length, the kind and the similarity.
+	// (with room for a length it does not keep), the kind and the
+	// similarity.
 	maxDup = binary.MaxVarintLen16 + maxString + 3
 )
 

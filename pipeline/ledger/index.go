@@ -112,7 +112,7 @@ type entry struct {
 	// made when a second article joins, by storyOf).
 	story *storyState
 	pos   uint32 // its ledger position, less its segment's first (seq)
-	off   uint32 // where the entry's fields start in seg.data
+	off   uint32 // where the entry's fields start in seg.data: chunk<<20 | place (dataChunks)
 	ms    int32  // its ledger time in milliseconds from its segment's first (time)
 	// sources are the story's sources when this entry was applied (at
 	// most 65,535 said).
@@ -272,7 +272,9 @@ func (x *Index) Applied() uint64 {
 
 // Apply adds the record at ledger position seq (Pos), stamped t, and
 // returns its verdict. Positions must increase; one applied already is
-// ignored (its verdict is returned).
+// ignored (its verdict is returned). r must be within the Record limits
+// (Decode and Memory.Append check them): the segment's data keeps room
+// for a record by them.
 func (x *Index) Apply(seq uint64, t time.Time, r *Record) Result {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -600,7 +602,8 @@ func (x *Index) join(e *entry, now int64) {
 	}
 }
 
-// maxSegmentData bounds a segment's data, so entry offsets fit in 32 bits,
+// maxSegmentData bounds a segment's data offsets (dataChunks.size: a chunk
+// under 1 MB uses its offsets' room, not memory), so they fit in 32 bits,
 // maxSegmentFeeds its feeds, so their numbers fit in 16, and
 // maxSegmentPositions the ledger positions it spans, so theirs fit in 32:
 // a segment that fills any (millions of records, 65,536 feeds, or 4
@@ -687,14 +690,21 @@ func (x *Index) seal() {
 func (x *Index) merge(kt *keyTables, base uint64) {
 	add := kt.cur.sorted()
 	// Every value kept is the number of a live entry: from the oldest
-	// segment's first to the last (resolve).
+	// segment's first to the last (resolve). Entries are numbered without
+	// a gap across segments (a segment's base is the number after the
+	// last one's last: segment; apply counts x.next with each entry
+	// added), and segments are dropped oldest first.
 	lo, next := x.segs[0].base, x.next
-	live := func(v uint32) bool { return lo+uint64(v-uint32(lo)) < next }
+	isLive := func(v uint32) bool { return lo+uint64(v-uint32(lo)) < next }
 	n := 0
-	kt.old.merged(add, base, live, func(uint64, uint32) { n++ })
-	tb := newTableBuilder(n, kt.cur.narrow(), uint32(lo), next-lo)
-	kt.old.merged(add, base, live, tb.add)
-	kt.old, kt.cur = tb.table(), newHot(kt.cur.n, kt.cur.narrow())
+	kt.old.merged(add, base, isLive, func(uint64, uint32) { n++ })
+	var sealed table
+	if n > 0 {
+		tb := newTableBuilder(n, kt.cur.narrow(), uint32(lo), next-lo)
+		kt.old.merged(add, base, isLive, tb.add)
+		sealed = tb.table()
+	}
+	kt.old, kt.cur = sealed, newHot(kt.cur.n, kt.cur.narrow())
 }
 
 // markDuplicate makes e, the entry being applied (its fields last in its

@@ -184,6 +184,14 @@ func TestTable(t *testing.T) {
 	}
 }
 
+// each calls fn with every slot of t and its value, in slot order.
+func (t *table) each(fn func(k uint64, v uint32)) {
+	t.merged(nil, 0, func(uint32) bool { return true }, fn)
+}
+
+// count is the number of slots in t.
+func (t *table) count() int { return len(t.hi) }
+
 // Values that span all 32 bits (4 billion live entries) are kept whole.
 func TestTableWideValues(t *testing.T) {
 	tb := newTableBuilder(3, false, 5, 1<<32)
@@ -356,6 +364,16 @@ func TestSealedVerdicts(t *testing.T) {
 	x := led.Index()
 	x.mu.Lock()
 	segs, sealed := len(x.segs), x.exact.old.count()
+	// Entries are numbered without a gap across segments (merge keeps a
+	// sealed key by its number alone).
+	for i := 1; i < segs; i++ {
+		if prev, s := x.segs[i-1], x.segs[i]; s.base != prev.base+uint64(prev.entries.len()) {
+			t.Errorf("segment %d starts at entry %d, the one before ends at %d", i, s.base, prev.base+uint64(prev.entries.len()))
+		}
+	}
+	if last := x.segs[segs-1]; x.next != last.base+uint64(last.entries.len()) {
+		t.Errorf("next entry %d, the newest segment ends at %d", x.next, last.base+uint64(last.entries.len()))
+	}
 	x.mu.Unlock()
 	if segs < 5 || sealed == 0 {
 		t.Fatalf("%d segments, %d sealed keys: the test did not exercise sealing", segs, sealed)
@@ -500,7 +518,8 @@ func TestSegmentFeeds(t *testing.T) {
 
 // A segment's entries and data grow in chunks: with records as large as
 // a Record may be among small ones, many chunks fill in one segment, no
-// data chunk outgrows its size (offsets would collide), and every entry
+// data chunk outgrows its size (the room kept for a record holds it),
+// and every entry
 // still reads back its id, its signature and its verdict, duplicates of
 // originals in other chunks included.
 func TestSegmentChunks(t *testing.T) {

@@ -245,19 +245,6 @@ func (t *table) first(k uint64) uint32 {
 	return 0
 }
 
-// each calls fn with every slot and its value, in slot order.
-func (t *table) each(fn func(k uint64, v uint32)) {
-	for b := range len(t.start) - 1 {
-		for i := t.start[b]; i < t.start[b+1]; i++ {
-			var lo uint32
-			if t.lo != nil {
-				lo = t.lo[i]
-			}
-			fn(t.slot(uint64(b), t.hi[i], lo), t.val(int(i)))
-		}
-	}
-}
-
 // merged calls emit, in slot order, with every slot of add (its values
 // numbered from base) and every slot of t that add does not hold and
 // whose value keep keeps: the slots of a merge of t with a newer hot
@@ -294,8 +281,8 @@ type tableBuilder struct {
 	b uint64 // the next bucket whose start is unset
 }
 
-// newTableBuilder returns a builder for a table of up to n slots, narrow
-// or exact, whose values lie in base to base+span-1 (mod 2^32).
+// newTableBuilder returns a builder sized for a table of n slots (it
+// grows past them), narrow or exact, whose values lie in base to base+span-1 (mod 2^32).
 func newTableBuilder(n int, narrow bool, base uint32, span uint64) *tableBuilder {
 	buckets := uint(16)
 	for 1<<(buckets+6) < n {
@@ -334,8 +321,8 @@ func (tb *tableBuilder) add(k uint64, v uint32) {
 }
 
 // table returns the table built, holding no more room than its slots
-// need: a merge is sized for every slot it may keep, and the slots of
-// expired segments and the ones taken over (about an eighth) are not.
+// need (a builder sized for more is trimmed; a merge sizes its own
+// exactly).
 func (tb *tableBuilder) table() table {
 	t := tb.t
 	if len(t.hi) == 0 {
@@ -359,6 +346,3 @@ func (tb *tableBuilder) table() table {
 // valBytes is the room of n values of w bits and the 8 bytes val reads
 // past the last.
 func valBytes(n int, w uint) int { return (n*int(w)+7)/8 + 8 }
-
-// count is the number of slots in the table.
-func (t *table) count() int { return len(t.hi) }
