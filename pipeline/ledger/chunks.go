@@ -71,10 +71,17 @@ func (d *dataChunks) size() int {
 	return (n-1)<<dataChunkBits + len(d.chunks[n-1])
 }
 
+// entryRoom is the room r's entry may take: its id with its length, both
+// signatures packed (a header byte and at most a byte a value) and a
+// duplicate's original.
+func entryRoom(r *Record) int {
+	return binary.MaxVarintLen16 + len(r.Article) + 2 + len(r.NearSig) + len(r.StorySig) + maxDup
+}
+
 // room makes sure the last chunk has need bytes free, starting a new one
-// if not, and returns it to append an entry's fields to (they then lie at
-// size()). The fields of an entry lie in one chunk.
-func (d *dataChunks) room(need int) *[]byte {
+// if not, and returns the offset where an entry's fields start and the
+// chunk to append them to. The fields of an entry lie in one chunk.
+func (d *dataChunks) room(need int) (off uint32, data *[]byte) {
 	n := len(d.chunks)
 	if n == 0 {
 		d.chunks = append(d.chunks, make([]byte, 0, max(firstDataChunk, need)))
@@ -83,7 +90,7 @@ func (d *dataChunks) room(need int) *[]byte {
 		// must not push the next entry's offset into the next chunk's.)
 		d.chunks = append(d.chunks, make([]byte, 0, max(min(2*cap(last), 1<<dataChunkBits), need)))
 	}
-	return &d.chunks[len(d.chunks)-1]
+	return uint32(d.size()), &d.chunks[len(d.chunks)-1]
 }
 
 // last is the last chunk, where the entry being applied has its fields.

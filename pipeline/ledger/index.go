@@ -400,10 +400,8 @@ func (x *Index) resolve(v uint32) *entry {
 func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	seg := x.segment(now, seq)
 	self := uint32(seg.entries.len())
-	// Room for the id with its length, both signatures packed (a header
-	// byte and at most a byte a value) and a duplicate's original.
-	data := seg.data.room(binary.MaxVarintLen16 + len(r.Article) + 2 + len(r.NearSig) + len(r.StorySig) + maxDup)
-	e := seg.entries.add(entry{pos: uint32(seq - seg.seq0), ms: seg.ms(now), seg: seg, off: uint32(seg.data.size()), feed: seg.intern(r.Feed)})
+	off, data := seg.data.room(entryRoom(r))
+	e := seg.entries.add(entry{pos: uint32(seq - seg.seq0), ms: seg.ms(now), seg: seg, off: off, feed: seg.intern(r.Feed)})
 	var packed bool
 	if *data, packed = packID(*data, r.Article); packed {
 		e.flags |= hexID

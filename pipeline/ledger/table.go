@@ -29,7 +29,7 @@ func (h *hot) narrow() bool { return h.lo == nil }
 
 // at reports whether place i holds slot k.
 func (h *hot) at(i int, k uint64) bool {
-	return h.hi[i] == uint32(k>>32) && (h.lo == nil || h.lo[i] == uint32(k))
+	return h.hi[i] == uint32(k>>32) && (h.narrow() || h.lo[i] == uint32(k))
 }
 
 // get returns the value of slot k.
@@ -67,7 +67,7 @@ func (h *hot) set(k uint64, v uint32) {
 		switch {
 		case h.vals[i] == 0:
 			h.hi[i], h.vals[i] = uint32(k>>32), v+1
-			if h.lo != nil {
+			if !h.narrow() {
 				h.lo[i] = uint32(k)
 			}
 			h.n++
@@ -109,7 +109,7 @@ func (h *hot) grow() {
 // slot is the slot at place i.
 func (h *hot) slot(i int) uint64 {
 	k := uint64(h.hi[i]) << 32
-	if h.lo != nil {
+	if !h.narrow() {
 		k |= uint64(h.lo[i])
 	}
 	return k
