@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -205,7 +206,13 @@ func unpacked(p []byte) (e packed, ok bool) {
 // whole values lies. content is true when the texts are the same: both
 // entries carry a content hash, the same one.
 func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, content bool) {
-	p = p.withDefaults()
+	d := DefaultParams() // the two defaults it needs (withDefaults: all, and dearer)
+	if p.Threshold <= 0 {
+		p.Threshold = d.Threshold
+	}
+	if p.MinContainment <= 0 {
+		p.MinContainment = d.MinContainment
+	}
 	a, okA := unpacked(mine)
 	b, okB := unpacked(theirs)
 	if !okA || !okB || a.n != b.n || a.bits != b.bits || len(a.values) != len(b.values) {
@@ -232,24 +239,34 @@ func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, con
 }
 
 // agreeing counts the first n values, nb bits each packed back to back,
-// that agree in x and y (of the same length).
+// that agree in x and y (of the same length). It reads as many values a
+// word as 56 bits hold and finds the ones whose bits all agree at once
+// (a value is 0 in x^y when adding its lower bits to all ones below its
+// top bit carries nothing into it and its top bit is 0), instead of a
+// value at a time: a story candidate is one such comparison, and an
+// article at a million indexed meets nine.
 func agreeing(x, y []byte, nb, n int) int {
+	g := 56 / nb                                   // values a word
+	ones := (uint64(1)<<(g*nb) - 1) / (1<<nb - 1)  // each value's lowest bit
+	below, top := ones*(1<<(nb-1)-1), ones<<(nb-1) // each value's bits under its top one; its top one
 	eq := 0
-	mask := uint32(1<<nb - 1)
-	var acc uint32 // xor'd bits not yet counted, lowest first
-	have, i := 0, 0
-	for k := 0; k < n; k++ {
-		if have < nb {
-			acc |= uint32(x[i]^y[i]) << have
-			i, have = i+1, have+8
-		}
-		if acc&mask == 0 {
-			eq++
-		}
-		acc >>= nb
-		have -= nb
+	for k := 0; k < n; k += g {
+		at := k * nb
+		d := (word(x, at>>3) ^ word(y, at>>3)) >> (at & 7)
+		in := top & (uint64(1)<<(min(g, n-k)*nb) - 1) // the values still to count
+		eq += bits.OnesCount64(^((d&below + below) | d | below) & in)
 	}
 	return eq
+}
+
+// word is the 8 bytes of b from i on, little-endian, 0 past its end.
+func word(b []byte, i int) uint64 {
+	if i+8 <= len(b) {
+		return binary.LittleEndian.Uint64(b[i:])
+	}
+	var w [8]byte
+	copy(w[:], b[i:])
+	return binary.LittleEndian.Uint64(w[:])
 }
 
 // EncodeEntry exposes the stored form of a sketch (for the evaluation).

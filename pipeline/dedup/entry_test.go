@@ -182,3 +182,68 @@ func FuzzPack(f *testing.F) {
 		p.PackedVerdict(v, other)
 	})
 }
+
+// agreeing counts what a value-by-value reading of the packed bits
+// counts, at every width and length, whatever the bytes past the last
+// value.
+func TestAgreeing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for nb := 1; nb <= 8; nb++ {
+		for n := 1; n <= 80; n++ {
+			size := (n*nb + 7) / 8
+			x, y := make([]byte, size), make([]byte, size)
+			for range 20 {
+				for i := range x {
+					x[i] = byte(rng.Uint32())
+					y[i] = x[i]
+					if rng.IntN(3) == 0 { // some values differ, some agree
+						y[i] ^= byte(1 << rng.IntN(8))
+					}
+				}
+				want := 0
+				for k := range n {
+					same := true
+					for b := range nb {
+						at := k*nb + b
+						same = same && x[at/8]>>(at%8)&1 == y[at/8]>>(at%8)&1
+					}
+					if same {
+						want++
+					}
+				}
+				if got := agreeing(x, y, nb, n); got != want {
+					t.Fatalf("%d values of %d bits: %d agree, want %d", n, nb, got, want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkPackedVerdict is the cost of comparing two packed signatures:
+// a near-duplicate one (64 values of 5 bits) and a story one (20 of 8).
+func BenchmarkPackedVerdict(b *testing.B) {
+	words := func(seed uint64) []string {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		w := make([]string, 60)
+		for i := range w {
+			w[i] = fmt.Sprint("w", rng.IntN(3000))
+		}
+		return w
+	}
+	for _, c := range []struct {
+		name string
+		p    Params
+	}{
+		{"near", DefaultParams()},
+		{"story", Params{Shingle: 1, Bands: 10, Rows: 2, Hashes: 20, Threshold: 0.3, LeadWords: -1, MinWords: 5, ShortWords: 1, Bits: 8}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ska, _ := c.p.SketchWords(words(1))
+			skb, _ := c.p.SketchWords(words(2))
+			x, y := c.p.Pack(nil, encodeEntry(ska)), c.p.Pack(nil, encodeEntry(skb))
+			for b.Loop() {
+				c.p.PackedVerdict(x, y)
+			}
+		})
+	}
+}

@@ -29,7 +29,9 @@ const benchPool = 20_000
 // "steady" case, 200k of them over two horizons, so that the older half
 // has expired and its keys been dropped from the merged table, as in a
 // daemon running for longer than a horizon (the heap is then per article
-// still indexed).
+// still indexed). story-cands/article is how many earlier articles each
+// new one is compared with for its story: the articles' words are drawn
+// from 5,000, so at 1M nearly every story band has an owner.
 func BenchmarkIndexed(b *testing.B) {
 	type size struct {
 		name        string
@@ -79,6 +81,7 @@ func BenchmarkIndexed(b *testing.B) {
 			// bursts move the mean; the median of 20 slices does not.
 			const sliceOf = 1000
 			var perSlice []float64
+			_, story0 := led.Index().Compared()
 			start := time.Now()
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
@@ -96,6 +99,11 @@ func BenchmarkIndexed(b *testing.B) {
 				b.ReportMetric(perSlice[len(perSlice)/2], "median-ns/article")
 			}
 			b.ReportMetric(perArticle, "heap-B/indexed")
+			// The story candidates each new article is compared with grow
+			// with the index (more articles own more story bands), and
+			// are part of the cost.
+			_, story1 := led.Index().Compared()
+			b.ReportMetric(float64(story1-story0)/float64(b.N), "story-cands/article")
 		})
 	}
 }

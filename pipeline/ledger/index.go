@@ -76,14 +76,20 @@ type Index struct {
 	mu      sync.Mutex
 	slots   []uint64     // the slots of the record being applied (slotsOf)
 	sink    uint32       // what warm read
+	warmth  warmth       // where warm reads
 	segs    []*segment   // oldest first
 	exact   keyTables    // ids, urls, guids, contents
 	bands   keyTables    // near and story bands, leads (narrow)
 	tabs    []*keyTables // the tables of x.slots (slotsOf)
-	next    uint64       // the entry number of the next entry
-	applied uint64       // the last ledger position applied (Pos)
-	wake    chan struct{}
-	entries int
+	checked []*entry     // room for apply's candidates
+	owners  []*entry     // room for apply's owners
+	// compared counts the candidates judged by their signatures: near
+	// duplicates, stories (Compared).
+	compared [2]uint64
+	next     uint64 // the entry number of the next entry
+	applied  uint64 // the last ledger position applied (Pos)
+	wake     chan struct{}
+	entries  int
 }
 
 // segment holds the entries of a stretch of ledger time.
@@ -263,6 +269,15 @@ func (x *Index) Len() int {
 	return x.entries
 }
 
+// Compared is how many candidates the index has judged by their
+// signatures: for near duplicates (an owner of a near key) and for
+// stories (an owner of a story band), a record's owners each once.
+func (x *Index) Compared() (near, story uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.compared[0], x.compared[1]
+}
+
 // Applied is the last ledger position applied (Pos).
 func (x *Index) Applied() uint64 {
 	x.mu.Lock()
@@ -428,8 +443,15 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 
 	// Duplicates: the first exact key owned by an earlier article decides;
 	// a near key's owner must have a similar signature.
-	var checked []*entry // candidates compared already (a handful)
-	owners := make([]*entry, len(r.Keys), max(len(r.Keys), len(r.StoryKeys)))
+	// The candidates compared already (a handful) and the keys' owners,
+	// in room the index keeps from one record to the next.
+	checked := x.checked[:0]
+	owners := slices.Grow(x.owners[:0], max(len(r.Keys), len(r.StoryKeys)))[:len(r.Keys)]
+	defer func() {
+		clear(checked)
+		clear(owners[:cap(owners)])
+		x.checked, x.owners = checked[:0], owners[:0]
+	}()
 	keyTabs := x.tabs[1 : 1+len(r.Keys)]
 	for i, k := range r.Keys {
 		s, kt := keySlots[i], keyTabs[i]
@@ -447,6 +469,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			continue
 		}
 		checked = append(checked, o)
+		x.compared[0]++
 		if o.nearLen == 0 || e.nearLen == 0 {
 			continue
 		}
@@ -496,6 +519,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			continue
 		}
 		checked = append(checked, o)
+		x.compared[1]++
 		if x.rules.Story.Same(e.storySig(), o.storySig()) {
 			e.story = o.storyOf()
 		}
@@ -539,13 +563,35 @@ func (x *Index) slotsOf(r *Record) {
 // lookups of x.slots will look first: at a million articles most of them
 // miss the CPU's caches, and misses that are all under way at once cost
 // little more than one, while the lookups themselves, one after another,
-// each wait for theirs. It changes nothing but speed (x.mu held).
+// each wait for theirs. The places are found first and read after, in a
+// loop of a few instructions a read, so that the CPU has them all under
+// way at once (a loop that found and read each in turn held only a few
+// slots' reads in flight). It changes nothing but speed (x.mu held).
 func (x *Index) warm() {
-	var sum uint32
+	w := &x.warmth
+	w.u64, w.u16, w.u8 = w.u64[:0], w.u16[:0], w.u8[:0]
 	for i, k := range x.slots {
-		sum += x.tabs[i].cur.first(k) + x.tabs[i].old.first(k)
+		x.tabs[i].cur.place(k, w)
+		x.tabs[i].old.place(k, w)
 	}
-	x.sink += sum
+	var sum uint64
+	for _, p := range w.u64 {
+		sum += *p
+	}
+	for _, p := range w.u16 {
+		sum += uint64(*p)
+	}
+	for _, p := range w.u8 {
+		sum += uint64(*p)
+	}
+	x.sink += uint32(sum)
+}
+
+// warmth is where warm reads: places of 64, 16 and 8 bits.
+type warmth struct {
+	u64 []*uint64
+	u16 []*uint16
+	u8  []*byte
 }
 
 // warmSigs reads the first byte of each owner's story signature, one

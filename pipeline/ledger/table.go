@@ -12,24 +12,24 @@ import (
 // until the next merge. Both map slots (uniform 64-bit hashes) to numbers.
 
 // hot is an open-addressing hash table of slots to entry indexes (linear
-// probing on the slot's top bits, which are uniform): a slot's top and low
-// 32 bits and its value apart, 12 bytes a place, 3/8 to 3/4 full; a narrow
-// one (band slots, whose low 32 bits are 0: bandSlot) keeps no low bits, 8
-// bytes a place. A lookup of an absent slot (most are) reads only values
-// until it meets an empty place, 16 to a cache line.
+// probing on the slot's top bits, which are uniform), 3/8 to 3/4 full. A
+// place holds a slot's top 32 bits beside its value, so a probe reads one
+// cache line, and in an exact table its low 32 bits apart (read only when
+// the top ones match): 12 bytes a place; a narrow one (band slots, whose
+// low 32 bits are 0: bandSlot) keeps no low bits, 8 bytes a place.
 type hot struct {
-	hi, lo []uint32 // lo nil: narrow
-	vals   []uint32 // index + 1; 0: an empty place
+	places []uint64 // top 32 bits << 32 | index + 1; 0: an empty place
+	lo     []uint32 // nil: narrow
 	n      int
-	shift  uint // 64 - log2(len(vals))
+	shift  uint // 64 - log2(len(places))
 }
 
 // narrow reports whether h keeps no low bits (band slots).
 func (h *hot) narrow() bool { return h.lo == nil }
 
-// at reports whether place i holds slot k.
-func (h *hot) at(i int, k uint64) bool {
-	return h.hi[i] == uint32(k>>32) && (h.narrow() || h.lo[i] == uint32(k))
+// holds reports whether place i, holding p, holds slot k.
+func (h *hot) holds(i int, p, k uint64) bool {
+	return p>>32 == k>>32 && (h.narrow() || h.lo[i] == uint32(k))
 }
 
 // get returns the value of slot k.
@@ -37,43 +37,41 @@ func (h *hot) get(k uint64) (uint32, bool) {
 	if h.n == 0 {
 		return 0, false
 	}
-	mask := len(h.vals) - 1
+	mask := len(h.places) - 1
 	for i := int(k >> h.shift); ; i = (i + 1) & mask {
-		switch {
-		case h.vals[i] == 0:
+		switch p := h.places[i]; {
+		case p == 0:
 			return 0, false
-		case h.at(i, k):
-			return h.vals[i] - 1, true
+		case h.holds(i, p, k):
+			return uint32(p) - 1, true
 		}
 	}
 }
 
-// first reads the place a lookup of k reads first (Index.warm).
-func (h *hot) first(k uint64) uint32 {
-	if h.n == 0 {
-		return 0
+// place adds the place a lookup of k reads first to w (Index.warm).
+func (h *hot) place(k uint64, w *warmth) {
+	if h.n > 0 {
+		w.u64 = append(w.u64, &h.places[k>>h.shift])
 	}
-	i := k >> h.shift
-	return h.vals[i] + h.hi[i]
 }
 
 // set makes v the value of slot k.
 func (h *hot) set(k uint64, v uint32) {
-	if 4*(h.n+1) > 3*len(h.vals) {
+	if 4*(h.n+1) > 3*len(h.places) {
 		h.grow()
 	}
-	mask := len(h.vals) - 1
+	mask := len(h.places) - 1
 	for i := int(k >> h.shift); ; i = (i + 1) & mask {
-		switch {
-		case h.vals[i] == 0:
-			h.hi[i], h.vals[i] = uint32(k>>32), v+1
+		switch p := h.places[i]; {
+		case p == 0:
+			h.places[i] = k>>32<<32 | uint64(v+1)
 			if !h.narrow() {
 				h.lo[i] = uint32(k)
 			}
 			h.n++
 			return
-		case h.at(i, k):
-			h.vals[i] = v + 1
+		case h.holds(i, p, k):
+			h.places[i] = k>>32<<32 | uint64(v+1)
 			return
 		}
 	}
@@ -88,7 +86,7 @@ func newHot(n int, narrow bool) hot {
 	for 3*size < 4*n {
 		size *= 2
 	}
-	h := hot{hi: make([]uint32, size), vals: make([]uint32, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	h := hot{places: make([]uint64, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
 	if !narrow {
 		h.lo = make([]uint32, size)
 	}
@@ -98,17 +96,17 @@ func newHot(n int, narrow bool) hot {
 // grow doubles the places and puts every slot back.
 func (h *hot) grow() {
 	old := *h
-	*h = newHot(2*len(old.vals)*3/4, old.narrow())
-	for i, v := range old.vals {
-		if v != 0 {
-			h.set(old.slot(i), v-1)
+	*h = newHot(2*len(old.places)*3/4, old.narrow())
+	for i, p := range old.places {
+		if p != 0 {
+			h.set(old.slot(i), uint32(p)-1)
 		}
 	}
 }
 
 // slot is the slot at place i.
 func (h *hot) slot(i int) uint64 {
-	k := uint64(h.hi[i]) << 32
+	k := h.places[i] >> 32 << 32
 	if !h.narrow() {
 		k |= uint64(h.lo[i])
 	}
@@ -130,9 +128,9 @@ type pair struct {
 func (h *hot) sorted() []pair {
 	pairs := make([]pair, 0, h.n)
 	var wrapped []pair
-	for i, v := range h.vals {
+	for i, v := range h.places {
 		if v != 0 {
-			p := pair{h.slot(i), v - 1}
+			p := pair{h.slot(i), uint32(v) - 1}
 			if int(p.slot>>h.shift) > i {
 				wrapped = append(wrapped, p)
 			} else {
@@ -233,16 +231,16 @@ func (t *table) get(k uint64) (uint32, bool) {
 	return 0, false
 }
 
-// first reads the places a lookup of k reads first, its hi and its value
-// (Index.warm).
-func (t *table) first(k uint64) uint32 {
+// place adds the places a lookup of k reads first, its hi and its
+// value, to w (Index.warm).
+func (t *table) place(k uint64, w *warmth) {
 	if len(t.hi) == 0 {
-		return 0
+		return
 	}
 	if lo, hi, i := t.guess(k); lo < hi {
-		return uint32(t.hi[i]) + uint32(t.vals[uint(i)*t.width>>3])
+		w.u16 = append(w.u16, &t.hi[i])
+		w.u8 = append(w.u8, &t.vals[uint(i)*t.width>>3])
 	}
-	return 0
 }
 
 // merged calls emit, in slot order, with every slot of add (its values
