@@ -661,3 +661,36 @@ func TestSegmentTimes(t *testing.T) {
 		t.Errorf("an entry takes %d bytes, want 40", size)
 	}
 }
+
+// A story band's owner is live by its own time, even where its segment
+// says otherwise: a record stamped a little before its segment's first
+// (ledger time may step back) expires one horizon after its own time, so
+// an article then tells a new story, while its segment's other record,
+// still live, is joined.
+func TestStoryOwnerExpiry(t *testing.T) {
+	h := time.Hour
+	x := NewIndex(Rules{Horizon: h})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	sketch := func(title string) []byte {
+		_, s, ok := x.rules.Story.Sketch(dedup.Words{Title: strings.Fields(title)})
+		if !ok {
+			t.Fatalf("%q: no sketch", title)
+		}
+		return s
+	}
+	floods, final := sketch("valencia floods force thousands from homes"), sketch("valencia wins the cup final against sevilla")
+	x.Apply(1, t0, &Record{Article: "a", Feed: "f", StoryKeys: []uint64{1}, StorySig: final})
+	x.Apply(2, t0.Add(-500*time.Millisecond), &Record{Article: "b", Feed: "f", StoryKeys: []uint64{2}, StorySig: floods})
+	if len(x.segs) != 1 {
+		t.Fatalf("%d segments, want b in a's", len(x.segs))
+	}
+	// 0.4 s before one horizon after a: b (0.1 s older than that) has
+	// expired, a has not.
+	at := t0.Add(h - 400*time.Millisecond)
+	if r := x.Apply(3, at, &Record{Article: "c", Feed: "g", StoryKeys: []uint64{2}, StorySig: floods}); r.Story == nil || r.Story.ID != "c" || !r.NewStory {
+		t.Errorf("c, b's story one horizon and 0.1 s after b: story %+v, want a new one", r.Story)
+	}
+	if r := x.Apply(4, at, &Record{Article: "d", Feed: "g", StoryKeys: []uint64{1}, StorySig: final}); r.Story == nil || r.Story.ID != "a" || r.Story.Sources != 2 {
+		t.Errorf("d, a's story 0.4 s before a expires: story %+v, want a's with 2 sources", r.Story)
+	}
+}
