@@ -243,8 +243,9 @@ func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, con
 // word as 56 bits hold and finds the ones whose bits all agree at once
 // (a value is 0 in x^y when adding its lower bits to all ones below its
 // top bit carries nothing into it and its top bit is 0), instead of a
-// value at a time: a story candidate is one such comparison, and an
-// article at a million indexed meets nine.
+// value at a time: every story candidate is one such comparison, and an
+// article meets more of them the more articles are indexed
+// (story-cands/article in the ledger's BenchmarkIndexed).
 func agreeing(x, y []byte, nb, n int) int {
 	g := 56 / nb                                   // values a word
 	ones := (uint64(1)<<(g*nb) - 1) / (1<<nb - 1)  // each value's lowest bit

@@ -184,8 +184,8 @@ func FuzzPack(f *testing.F) {
 }
 
 // agreeing counts what a value-by-value reading of the packed bits
-// counts, at every width and length, whatever the bytes past the last
-// value.
+// counts, at every width and length, whatever the bits past the last
+// value in its byte.
 func TestAgreeing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for nb := 1; nb <= 8; nb++ {

@@ -271,7 +271,8 @@ func (x *Index) Len() int {
 
 // Compared is how many candidates the index has judged by their
 // signatures: for near duplicates (an owner of a near key) and for
-// stories (an owner of a story band), a record's owners each once.
+// stories (an owner of a story band); each pass over a record's keys
+// judges an owner once.
 func (x *Index) Compared() (near, story uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -448,7 +449,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	checked := x.checked[:0]
 	owners := slices.Grow(x.owners[:0], max(len(r.Keys), len(r.StoryKeys)))[:len(r.Keys)]
 	defer func() {
-		clear(checked)
+		clear(checked[:cap(checked)]) // (the near pass may have held more)
 		clear(owners[:cap(owners)])
 		x.checked, x.owners = checked[:0], owners[:0]
 	}()
@@ -469,10 +470,10 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			continue
 		}
 		checked = append(checked, o)
-		x.compared[0]++
 		if o.nearLen == 0 || e.nearLen == 0 {
 			continue
 		}
+		x.compared[0]++
 		if sim, dup, same := x.rules.Near.PackedVerdict(e.nearSig(), o.nearSig()); dup {
 			kind := KindNear
 			if same {
@@ -585,6 +586,9 @@ func (x *Index) warm() {
 		sum += uint64(*p)
 	}
 	x.sink += uint32(sum)
+	clear(w.u64) // (so that no table replaced since is kept)
+	clear(w.u16)
+	clear(w.u8)
 }
 
 // warmth is where warm reads: places of 64, 16 and 8 bits.

@@ -231,8 +231,8 @@ func (t *table) get(k uint64) (uint32, bool) {
 	return 0, false
 }
 
-// place adds the places a lookup of k reads first, its hi and its
-// value, to w (Index.warm).
+// place adds the places a lookup of k reads first to w (Index.warm):
+// the hi and the value of the place its bits guess.
 func (t *table) place(k uint64, w *warmth) {
 	if len(t.hi) == 0 {
 		return
