@@ -429,15 +429,11 @@ func alertsIn(t *testing.T, js jetstream.JetStream) []pipeline.Alert {
 func readAlerts(js jetstream.JetStream) ([]pipeline.Alert, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := js.Stream(ctx, natsutil.StreamAlerts)
+	s, err := js.Stream(ctx, natsutil.StreamAlerts) // its info, fetched now
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", natsutil.StreamAlerts, err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", natsutil.StreamAlerts, err)
-	}
-	n := int(info.State.Msgs)
+	n := int(s.CachedInfo().State.Msgs)
 	c, err := js.OrderedConsumer(ctx, natsutil.StreamAlerts, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		return nil, fmt.Errorf("ordered consumer on %s: %w", natsutil.StreamAlerts, err)

@@ -83,13 +83,13 @@ type Index struct {
 	tabs    []*keyTables // the tables of x.slots (slotsOf)
 	checked []*entry     // room for apply's candidates
 	owners  []*entry     // room for apply's owners
-	// compared counts the candidates judged by their signatures: near
-	// duplicates, stories (Compared).
-	compared [2]uint64
-	next     uint64 // the entry number of the next entry
-	applied  uint64 // the last ledger position applied (Pos)
-	wake     chan struct{}
-	entries  int
+	// storyCands counts the story candidates judged by their signatures
+	// (BenchmarkIndexed reports them an article).
+	storyCands uint64
+	next       uint64 // the entry number of the next entry
+	applied    uint64 // the last ledger position applied (Pos)
+	wake       chan struct{}
+	entries    int
 }
 
 // segment holds the entries of a stretch of ledger time.
@@ -267,16 +267,6 @@ func (x *Index) Len() int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.entries
-}
-
-// Compared is how many candidates the index has judged by their
-// signatures: for near duplicates (an owner of a near key) and for
-// stories (an owner of a story band); each pass over a record's keys
-// judges an owner once.
-func (x *Index) Compared() (near, story uint64) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.compared[0], x.compared[1]
 }
 
 // Applied is the last ledger position applied (Pos).
@@ -473,7 +463,6 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		if o.nearLen == 0 || e.nearLen == 0 {
 			continue
 		}
-		x.compared[0]++
 		if sim, dup, same := x.rules.Near.PackedVerdict(e.nearSig(), o.nearSig()); dup {
 			kind := KindNear
 			if same {
@@ -520,7 +509,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 			continue
 		}
 		checked = append(checked, o)
-		x.compared[1]++
+		x.storyCands++
 		if x.rules.Story.Same(e.storySig(), o.storySig()) {
 			e.story = o.storyOf()
 		}
