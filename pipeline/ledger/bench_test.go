@@ -3,12 +3,17 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/internal/corpus"
 	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/metrics"
@@ -20,18 +25,23 @@ import (
 // (-benchtime up to this many x).
 const benchPool = 20_000
 
-// BenchmarkIndexed is the cost of deciding one new article (a short feed
-// item of 60 words from one of 500 feeds) in the index with 10k, 100k
-// (and, with WIREWATCH_BENCH_1M=1, 1M) articles already indexed, and the
-// heap the index holds per indexed article. The records (sketches) are
-// built before the clock starts: BenchmarkRecord is that cost, the same
-// at any index size. The articles are spread over the horizon; in the
-// "steady" case, 200k of them over two horizons, so that the older half
-// has expired and its keys been dropped from the merged table, as in a
-// daemon running for longer than a horizon (the heap is then per article
-// still indexed). story-cands/article is how many earlier articles each
-// new one is compared with for its story: the articles' words are drawn
-// from 5,000, so at 1M nearly every story band has an owner.
+// BenchmarkIndexed is the cost of deciding one new article in the index
+// with 10k, 100k (and, with WIREWATCH_BENCH_1M=1, 1M) articles already
+// indexed, and the heap the index holds per indexed article, for two
+// kinds of article (benchTexts): "rss", feed items shaped like the real
+// ones of rss-2026-01 (their feeds, lengths and words, a link each), the
+// reference; and "uniform", 60 words drawn evenly from 5,000 with no link,
+// a stress case for stories (at 1M nearly every story band has an owner).
+// The records (sketches) are built before the clock starts:
+// BenchmarkRecord is that cost, the same at any index size. The articles
+// are spread over the horizon; in the "steady" case, 200k of them over
+// two horizons, so that the older half has expired and its keys been
+// dropped from the merged table, as in a daemon running for longer than a
+// horizon (the heap is then per article still indexed).
+// story-cands/article is how many earlier articles each new one is
+// compared with for its story. The sizes are timed one after the other,
+// and the new articles stay in the index (-benchtime 20000x takes the 10k
+// one to 30k): BenchmarkScaling measures the ratio of the sizes' costs.
 func BenchmarkIndexed(b *testing.B) {
 	type size struct {
 		name        string
@@ -41,68 +51,154 @@ func BenchmarkIndexed(b *testing.B) {
 	if os.Getenv("WIREWATCH_BENCH_1M") == "1" {
 		sizes = append(sizes, size{"indexed=1000000", 1_000_000, 1})
 	}
-	for _, sz := range sizes {
-		n := sz.n
-		b.Run(sz.name, func(b *testing.B) {
-			ctx := context.Background()
-			rules := Rules{}
-			st := NewStage(nil, rules, true, metrics.NewUnregistered())
-			recs := make([]*Record, n)
-			for i := range recs {
-				recs[i] = benchRecord(st, i)
+	for _, text := range []string{"rss", "uniform"} {
+		b.Run(text, func(b *testing.B) {
+			article := benchTexts(b, text)
+			for _, sz := range sizes {
+				benchIndexed(b, sz.name, sz.n, sz.horizons, article)
 			}
-			fresh := make([]*Record, benchPool)
-			for i := range fresh {
-				fresh[i] = benchRecord(st, n+i)
-			}
-			before := testkit.HeapAfterGC()
-			// The indexed articles are spread over the horizon, as in a
-			// daemon at steady state: older segments are sealed.
-			t0 := time.Unix(1_700_000_000, 0)
-			clock := t0
-			step := time.Duration(sz.horizons) * rules.withDefaults().Horizon / time.Duration(n)
-			led := NewMemory(rules, func() time.Time { return clock })
-			for i, r := range recs {
-				clock = t0.Add(time.Duration(i) * step)
-				if _, err := led.Append(ctx, r); err != nil {
-					b.Fatal(err)
-				}
-			}
-			after := testkit.HeapAfterGC()
-			runtime.KeepAlive(recs)
-			recs = nil
-			perArticle := float64(after.HeapAlloc-before.HeapAlloc) / float64(led.Index().Len())
-			// Besides the mean (ns/op), the median of the mean over each
-			// run of sliceOf records: the timed stretch is short (20,000
-			// records, a fraction of a second) and a shared machine's
-			// bursts move the mean; the median of 20 slices does not.
-			const sliceOf = 1000
-			var perSlice []float64
-			story0 := led.Index().storyCands
-			start := time.Now()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				clock = clock.Add(time.Microsecond)
-				if _, err := led.Append(ctx, fresh[i%benchPool]); err != nil {
-					b.Fatal(err)
-				}
-				if (i+1)%sliceOf == 0 {
-					perSlice = append(perSlice, float64(time.Since(start).Nanoseconds())/sliceOf)
-					start = time.Now()
-				}
-			}
-			if len(perSlice) > 0 {
-				sort.Float64s(perSlice)
-				b.ReportMetric(perSlice[len(perSlice)/2], "median-ns/article")
-			}
-			b.ReportMetric(perArticle, "heap-B/indexed")
-			// The story candidates each new article is compared with grow
-			// with the index (more articles own more story bands), and
-			// are part of the cost.
-			story1 := led.Index().storyCands
-			b.ReportMetric(float64(story1-story0)/float64(b.N), "story-cands/article")
 		})
 	}
+}
+
+// benchIndexed is a size of BenchmarkIndexed: n articles over horizons.
+func benchIndexed(b *testing.B, name string, n, horizons int, article func(int) *pipeline.Article) {
+	b.Run(name, func(b *testing.B) {
+		st := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
+		recs := make([]*Record, n+benchPool)
+		for i := range recs {
+			recs[i] = st.Record(article(i))
+		}
+		x := newIndexed(b, recs[:n], horizons)
+		fresh := slices.Clone(recs[n:])
+		runtime.GC() // the indexed records, garbage now, before the clock starts
+		// Besides the mean (ns/op), the median of the mean over each
+		// run of sliceOf records: the timed stretch is short (20,000
+		// records, a fraction of a second) and a shared machine's
+		// bursts move the mean; the median of 20 slices does not.
+		const sliceOf = 1000
+		var perSlice []float64
+		story0 := x.led.Index().storyCands
+		start := time.Now()
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			x.decide(b, fresh[i%benchPool:i%benchPool+1])
+			if (i+1)%sliceOf == 0 {
+				perSlice = append(perSlice, float64(time.Since(start).Nanoseconds())/sliceOf)
+				start = time.Now()
+			}
+		}
+		if len(perSlice) > 0 {
+			b.ReportMetric(median(perSlice), "median-ns/article")
+		}
+		b.ReportMetric(x.heap, "heap-B/indexed")
+		// The story candidates each new article is compared with grow
+		// with the index (more articles own more story bands), and
+		// are part of the cost.
+		story1 := x.led.Index().storyCands
+		b.ReportMetric(float64(story1-story0)/float64(b.N), "story-cands/article")
+	})
+}
+
+// BenchmarkScaling is the figure the dedup issue sets a target for: the
+// cost of deciding a new article with 1M articles indexed (100k unless
+// WIREWATCH_BENCH_1M=1) over that with 10k. BenchmarkIndexed times the
+// sizes one after the other, a minute apart at 1M, and a shared machine's
+// slow and fast spells move their ratio by a third between runs; and its
+// 10k index grows to 30k while it is timed. Here the two sizes decide the
+// same new articles in turns of 1,000, each after 500 untimed ones (so
+// neither starts on caches the other filled), and the ratio is taken turn
+// by turn, from measurements milliseconds apart. The 10k index is built
+// afresh for each turn, so it holds 10,500 to 11,500 articles while
+// timed; the large one grows by 1,500 a turn. ratio is the median of the
+// turns' ratios, ns-10k and ns-large the medians of the turns' costs.
+// -benchtime sets the articles decided at each size (20000x: 20 turns);
+// ns/op counts both sizes, the untimed articles and the rebuilds.
+func BenchmarkScaling(b *testing.B) {
+	large := 100_000
+	if os.Getenv("WIREWATCH_BENCH_1M") == "1" {
+		large = 1_000_000
+	}
+	const turn, warmup = 1000, 500
+	for _, text := range []string{"rss", "uniform"} {
+		b.Run(fmt.Sprintf("%s/indexed=%d", text, large), func(b *testing.B) {
+			article := benchTexts(b, text)
+			turns := max(1, b.N/turn)
+			st := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
+			records := func(from, n int) []*Record {
+				recs := make([]*Record, n)
+				for i := range recs {
+					recs[i] = st.Record(article(from + i))
+				}
+				return recs
+			}
+			// The new articles come after the large index's: new to both.
+			base, indexed, fresh := records(0, 10_000), records(10_000, large-10_000), records(large, turns*(warmup+turn))
+			big := newIndexed(b, slices.Concat(base, indexed), 1)
+			var ratios, smallNs, bigNs []float64
+			b.ResetTimer()
+			for t := range turns {
+				f := fresh[t*(warmup+turn) : (t+1)*(warmup+turn)]
+				small := newIndexed(b, base, 1)
+				small.decide(b, f[:warmup])
+				s := small.decide(b, f[warmup:])
+				big.decide(b, f[:warmup])
+				l := big.decide(b, f[warmup:])
+				smallNs, bigNs = append(smallNs, float64(s)/turn), append(bigNs, float64(l)/turn)
+				ratios = append(ratios, float64(l)/float64(s))
+			}
+			b.ReportMetric(median(ratios), "ratio")
+			b.ReportMetric(median(smallNs), "ns-10k")
+			b.ReportMetric(median(bigNs), "ns-large")
+		})
+	}
+}
+
+// indexed is a ledger of articles spread over horizons of ledger time, as
+// in a daemon at steady state (older segments sealed).
+type indexed struct {
+	led   *Memory
+	clock time.Time
+	heap  float64 // heap bytes per indexed article
+}
+
+// newIndexed appends recs, spread over horizons of ledger time.
+func newIndexed(b *testing.B, recs []*Record, horizons int) *indexed {
+	b.Helper()
+	rules := Rules{}
+	x := &indexed{}
+	before := testkit.HeapAfterGC()
+	t0 := time.Unix(1_700_000_000, 0)
+	step := time.Duration(horizons) * rules.withDefaults().Horizon / time.Duration(len(recs))
+	x.led = NewMemory(rules, func() time.Time { return x.clock })
+	for i, r := range recs {
+		x.clock = t0.Add(time.Duration(i) * step)
+		if _, err := x.led.Append(context.Background(), r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	after := testkit.HeapAfterGC()
+	x.heap = float64(after.HeapAlloc-before.HeapAlloc) / float64(x.led.Index().Len())
+	return x
+}
+
+// decide appends recs a microsecond of ledger time apart and returns the
+// time taken.
+func (x *indexed) decide(b *testing.B, recs []*Record) time.Duration {
+	start := time.Now()
+	for _, r := range recs {
+		x.clock = x.clock.Add(time.Microsecond)
+		if _, err := x.led.Append(context.Background(), r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+// median is the median of v (sorted in place).
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	return v[len(v)/2]
 }
 
 // BenchmarkSteady is the cost of an article in a daemon at steady state
@@ -112,52 +208,63 @@ func BenchmarkIndexed(b *testing.B) {
 // seals included (BenchmarkIndexed times a stretch without one);
 // max-apply-ms the longest single article, a seal when the run holds one
 // (-benchtime of n/16 records or more: 62500x covers one at 1M). 10k and
-// 100k, and 1M with WIREWATCH_BENCH_1M=1. The index is brought to steady state (two
-// horizons of articles) once per size; the records are built before the
-// clock starts.
+// 100k, and 1M with WIREWATCH_BENCH_1M=1, for both kinds of article of
+// BenchmarkIndexed. The index is brought to steady state (two horizons of
+// articles) once per size; the records are built before the clock starts.
 func BenchmarkSteady(b *testing.B) {
 	sizes := []int{10_000, 100_000}
 	if os.Getenv("WIREWATCH_BENCH_1M") == "1" {
 		sizes = append(sizes, 1_000_000)
 	}
-	for _, n := range sizes {
-		var s *steady
-		b.Run(fmt.Sprintf("indexed=%d", n), func(b *testing.B) {
-			if s == nil {
-				s = newSteady(b, n)
+	for _, text := range []string{"rss", "uniform"} {
+		b.Run(text, func(b *testing.B) {
+			article := benchTexts(b, text)
+			for _, n := range sizes {
+				benchSteady(b, n, article)
 			}
-			recs := make([]*Record, b.N)
-			for i := range recs {
-				recs[i] = s.record()
-			}
-			var worst time.Duration
-			b.ResetTimer()
-			for _, r := range recs {
-				s.clock = s.clock.Add(s.step)
-				start := time.Now()
-				if _, err := s.led.Append(context.Background(), r); err != nil {
-					b.Fatal(err)
-				}
-				worst = max(worst, time.Since(start))
-			}
-			b.ReportMetric(float64(worst.Microseconds())/1000, "max-apply-ms")
-			b.ReportMetric(float64(s.led.Index().Len()), "indexed")
 		})
 	}
 }
 
-// steady is an index fed at n articles a horizon.
-type steady struct {
-	st    *Stage
-	led   *Memory
-	clock time.Time
-	step  time.Duration
-	next  int
+// benchSteady is a size of BenchmarkSteady.
+func benchSteady(b *testing.B, n int, article func(int) *pipeline.Article) {
+	var s *steady
+	b.Run(fmt.Sprintf("indexed=%d", n), func(b *testing.B) {
+		if s == nil {
+			s = newSteady(b, n, article)
+		}
+		recs := make([]*Record, b.N)
+		for i := range recs {
+			recs[i] = s.record()
+		}
+		var worst time.Duration
+		b.ResetTimer()
+		for _, r := range recs {
+			s.clock = s.clock.Add(s.step)
+			start := time.Now()
+			if _, err := s.led.Append(context.Background(), r); err != nil {
+				b.Fatal(err)
+			}
+			worst = max(worst, time.Since(start))
+		}
+		b.ReportMetric(float64(worst.Microseconds())/1000, "max-apply-ms")
+		b.ReportMetric(float64(s.led.Index().Len()), "indexed")
+	})
 }
 
-func newSteady(b *testing.B, n int) *steady {
+// steady is an index fed at n articles a horizon.
+type steady struct {
+	st      *Stage
+	article func(int) *pipeline.Article
+	led     *Memory
+	clock   time.Time
+	step    time.Duration
+	next    int
+}
+
+func newSteady(b *testing.B, n int, article func(int) *pipeline.Article) *steady {
 	rules := Rules{}
-	s := &steady{st: NewStage(nil, rules, true, metrics.NewUnregistered()), clock: time.Unix(1_700_000_000, 0),
+	s := &steady{st: NewStage(nil, rules, true, metrics.NewUnregistered()), article: article, clock: time.Unix(1_700_000_000, 0),
 		step: rules.withDefaults().Horizon / time.Duration(n)}
 	s.led = NewMemory(rules, func() time.Time { return s.clock })
 	for range 2 * n {
@@ -172,13 +279,61 @@ func newSteady(b *testing.B, n int) *steady {
 // record is the next article's record.
 func (s *steady) record() *Record {
 	s.next++
-	return benchRecord(s.st, s.next-1)
+	return s.st.Record(s.article(s.next - 1))
 }
 
-// benchRecord is the record of the i-th article of the index benchmarks:
-// a short feed item of 60 words from one of 500 feeds.
-func benchRecord(st *Stage, i int) *Record {
-	return st.Record(&pipeline.Article{ID: benchID(i), Feed: benchFeed(i % 500), Title: "t", Text: storyText(i, 60)})
+// benchTexts returns the i-th article of the index benchmarks' kind text:
+// "uniform", a short feed item of 60 words drawn evenly from 5,000, from
+// one of 500 feeds, without a link; "rss", a feed item shaped like the
+// i-th entry of rss-2026-01 (cycled): its feed, and its title and
+// description as long as the entry's, of words drawn at random from all
+// the titles, or all the descriptions, of the entries in its language
+// (so as often as they occur there), and a link of its own. Drawn words
+// keep the real vocabulary and its frequencies, which decide how many
+// keys an article shares with earlier ones: at 10k-40k articles indexed
+// they give as many story candidates as the real entries in ledger order
+// (BENCHMARKS.md, session 19); the uniform text gives more, growing
+// faster.
+func benchTexts(tb testing.TB, text string) func(i int) *pipeline.Article {
+	if text == "uniform" {
+		return func(i int) *pipeline.Article {
+			return &pipeline.Article{ID: benchID(i), Feed: benchFeed(i % 500), Title: "t", Text: storyText(i, 60)}
+		}
+	}
+	ents, err := corpus.ReadRSS2026(filepath.Dir(corpus.Dataset(tb, corpus.RSS2026)), 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	type words struct{ title, text []string }
+	byLang := map[string]*words{}
+	lang := func(e corpus.RSSEntry) *words {
+		l := strings.ToLower(e.Language)
+		l = l[:min(2, len(l))]
+		if byLang[l] == nil {
+			byLang[l] = &words{}
+		}
+		return byLang[l]
+	}
+	for _, e := range ents {
+		w := lang(e)
+		w.title = append(w.title, strings.Fields(e.Title)...)
+		w.text = append(w.text, strings.Fields(e.Description)...)
+	}
+	return func(i int) *pipeline.Article {
+		e := ents[i%len(ents)]
+		w := lang(e)
+		rng := rand.New(rand.NewPCG(uint64(i), 11))
+		draw := func(from []string, n int) string {
+			out := make([]string, n)
+			for j := range out {
+				out[j] = from[rng.IntN(len(from))]
+			}
+			return strings.Join(out, " ")
+		}
+		return &pipeline.Article{ID: benchID(i), Feed: e.SourceURL, FeedKey: sources.FeedKey(e.SourceURL),
+			Title: draw(w.title, len(strings.Fields(e.Title))), Text: draw(w.text, len(strings.Fields(e.Description))),
+			CanonicalURL: fmt.Sprint("https://example.com/news/", i)}
+	}
 }
 
 // benchID is the id of the i-th article of a benchmark, as a daemon makes
