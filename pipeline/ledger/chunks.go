@@ -12,7 +12,7 @@ import (
 // run, BENCHMARKS.md), and an *entry stays valid while its segment is
 // the newest (sealing clips the last chunks: clip).
 const (
-	entryChunkBits = 10       // 1,024 entries (40 KB) a chunk
+	entryChunkBits = 10       // 1,024 entries (32 KB) a chunk
 	dataChunkBits  = 20       // at most 1 MB a chunk
 	firstDataChunk = 32 << 10 // a segment's first data chunk; each next doubles, to 1 MB
 

@@ -81,8 +81,8 @@ type Index struct {
 	exact   keyTables    // ids, urls, guids, contents
 	bands   keyTables    // near and story bands, leads (narrow)
 	tabs    []*keyTables // the tables of x.slots (slotsOf)
-	checked []*entry     // room for apply's candidates
-	owners  []*entry     // room for apply's owners
+	checked []ref        // room for apply's candidates
+	owners  []ref        // room for apply's owners
 	// storyCands counts the story candidates judged by their signatures
 	// (BenchmarkIndexed reports them an article).
 	storyCands uint64
@@ -109,10 +109,11 @@ type segment struct {
 }
 
 // entry is one applied record: what later records compare with, and the
-// verdict it got, in 40 bytes. Its id, signatures and the id of its
-// original are in its segment's data, its feed in the segment's feeds.
+// verdict it got, in 32 bytes. Its id, signatures and the id of its
+// original are in its segment's data, its feed in the segment's feeds;
+// it does not keep its segment (8 bytes an article), which whoever finds
+// it knows (ref).
 type entry struct {
-	seg *segment
 	// story is the entry's story, nil while it is a story of this entry
 	// alone (most are: its state is then the entry's own fields, and is
 	// made when a second article joins, by storyOf).
@@ -130,9 +131,18 @@ type entry struct {
 	flags                     flags
 }
 
+// ref is an entry and the segment that holds it; the zero ref is none.
+type ref struct {
+	*entry
+	seg *segment
+}
+
+// ref is the j-th entry of s.
+func (s *segment) ref(j int) ref { return ref{s.entries.at(j), s} }
+
 // time is the entry's ledger time rounded down to the millisecond: the
 // same whatever segment holds it, so every process agrees on it.
-func (e *entry) time() int64 { return (e.seg.firstMs + int64(e.ms)) * int64(time.Millisecond) }
+func (e ref) time() int64 { return (e.seg.firstMs + int64(e.ms)) * int64(time.Millisecond) }
 
 // floorMs is ledger time t in whole milliseconds, rounded down.
 func floorMs(t int64) int64 {
@@ -144,7 +154,7 @@ func floorMs(t int64) int64 {
 }
 
 // seq is the entry's ledger position (Pos).
-func (e *entry) seq() uint64 { return e.seg.seq0 + uint64(e.pos) }
+func (e ref) seq() uint64 { return e.seg.seq0 + uint64(e.pos) }
 
 // flags are an entry's verdict flags.
 type flags uint8
@@ -165,13 +175,13 @@ func (e *entry) is(f flags) bool { return e.flags&f != 0 }
 // The entry's fields, views of its segment's data, where they lie in this
 // order: the id (packID), the near and story signature entries
 // (dedup.Params.Pack), and a duplicate's original (dup).
-func (e *entry) field(from, n int) []byte {
+func (e ref) field(from, n int) []byte {
 	return e.seg.data.from(e.off)[from : from+n : from+n]
 }
 
 // idSpan is where the id lies in the entry's fields: 16 bytes when packed,
 // else after its length.
-func (e *entry) idSpan() (from, n int) {
+func (e ref) idSpan() (from, n int) {
 	if e.is(hexID) {
 		return 0, 16
 	}
@@ -179,27 +189,27 @@ func (e *entry) idSpan() (from, n int) {
 	return k, int(l)
 }
 
-func (e *entry) id() []byte { return e.field(e.idSpan()) }
+func (e ref) id() []byte { return e.field(e.idSpan()) }
 
 // sigs is where the signatures start in the entry's fields.
-func (e *entry) sigs() int {
+func (e ref) sigs() int {
 	from, n := e.idSpan()
 	return from + n
 }
-func (e *entry) nearSig() []byte { return e.field(e.sigs(), int(e.nearLen)) }
-func (e *entry) storySig() []byte {
+func (e ref) nearSig() []byte { return e.field(e.sigs(), int(e.nearLen)) }
+func (e ref) storySig() []byte {
 	return e.field(e.sigs()+int(e.nearLen), int(e.storyLen))
 }
 
 // dup is what a duplicate keeps of its original, after its signatures:
 // the original's id (packID), the kind, the similarity in thousandths (2
 // bytes).
-func (e *entry) dup() []byte {
+func (e ref) dup() []byte {
 	return e.field(e.sigs()+int(e.nearLen)+int(e.storyLen), int(e.dupLen))
 }
 
 // original is what dup holds, taken apart (a duplicate's).
-func (e *entry) original() (id []byte, kind Kind, similarity uint16) {
+func (e ref) original() (id []byte, kind Kind, similarity uint16) {
 	d := e.dup()
 	n := len(d) - 3
 	return d[:n], Kind(d[n]), binary.LittleEndian.Uint16(d[n+1:])
@@ -285,7 +295,7 @@ func (x *Index) Apply(seq uint64, t time.Time, r *Record) Result {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if seq <= x.applied {
-		if e := x.at(seq); e != nil {
+		if e := x.at(seq); e.entry != nil {
 			return e.result()
 		}
 		return Result{}
@@ -319,11 +329,11 @@ func (x *Index) Wait(ctx context.Context, seq uint64) (Result, error) {
 		if x.applied >= seq {
 			e := x.at(seq)
 			var r Result
-			if e != nil {
+			if e.entry != nil {
 				r = e.result()
 			}
 			x.mu.Unlock()
-			if e == nil {
+			if e.entry == nil {
 				return Result{}, fmt.Errorf("ledger record %d is not in the index (undecodable or expired)", seq)
 			}
 			return r, nil
@@ -339,75 +349,75 @@ func (x *Index) Wait(ctx context.Context, seq uint64) (Result, error) {
 }
 
 // at finds the entry of seq (x.mu held).
-func (x *Index) at(seq uint64) *entry {
+func (x *Index) at(seq uint64) ref {
 	for i := len(x.segs) - 1; i >= 0; i-- {
 		s := x.segs[i]
 		if s.entries.len() == 0 || s.seq0 > seq {
 			continue
 		}
-		j := sort.Search(s.entries.len(), func(j int) bool { return s.entries.at(j).seq() >= seq })
-		if j < s.entries.len() && s.entries.at(j).seq() == seq {
-			return s.entries.at(j)
+		j := sort.Search(s.entries.len(), func(j int) bool { return s.ref(j).seq() >= seq })
+		if j < s.entries.len() && s.ref(j).seq() == seq {
+			return s.ref(j)
 		}
-		return nil
+		return ref{}
 	}
-	return nil
+	return ref{}
 }
 
 // owner returns the live entry owning key slot k in kt, if any (x.mu
 // held).
-func (x *Index) owner(kt *keyTables, k uint64, now int64) *entry {
+func (x *Index) owner(kt *keyTables, k uint64, now int64) ref {
 	return x.live(x.find(kt, k), now)
 }
 
 // find returns the entry owning key slot k in kt, live or expired, without
 // reading it (x.mu held): the newest segment's, else the older segments'
 // latest.
-func (x *Index) find(kt *keyTables, k uint64) *entry {
+func (x *Index) find(kt *keyTables, k uint64) ref {
 	if j, ok := kt.cur.get(k); ok {
-		return x.segs[len(x.segs)-1].entries.at(int(j))
+		return x.segs[len(x.segs)-1].ref(int(j))
 	} else if v, ok := kt.old.get(k); ok {
 		return x.resolve(v)
 	}
-	return nil
+	return ref{}
 }
 
 // live returns e unless it is nil or older than the horizon.
-func (x *Index) live(e *entry, now int64) *entry {
-	if e == nil || e.time() < now-int64(x.rules.Horizon) {
-		return nil // none, or expired
+func (x *Index) live(e ref, now int64) ref {
+	if e.entry == nil || e.time() < now-int64(x.rules.Horizon) {
+		return ref{} // none, or expired
 	}
 	return e
 }
 
-// resolve returns the entry whose number has low 32 bits v, nil when it
+// resolve returns the entry whose number has low 32 bits v, none when it
 // was dropped (x.mu held). Live entries span less than 2^32 numbers.
-func (x *Index) resolve(v uint32) *entry {
+func (x *Index) resolve(v uint32) ref {
 	if len(x.segs) == 0 {
-		return nil
+		return ref{}
 	}
 	lo := x.segs[0].base
 	g := lo + uint64(v-uint32(lo))
 	if g >= x.next {
-		return nil
+		return ref{}
 	}
 	for i := len(x.segs) - 1; i >= 0; i-- {
 		if s := x.segs[i]; g >= s.base {
 			if j := g - s.base; j < uint64(s.entries.len()) {
-				return s.entries.at(int(j))
+				return s.ref(int(j))
 			}
-			return nil
+			return ref{}
 		}
 	}
-	return nil
+	return ref{}
 }
 
 // apply decides the verdict of r and indexes it (x.mu held).
-func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
+func (x *Index) apply(seq uint64, now int64, r *Record) ref {
 	seg := x.segment(now, seq)
 	self := uint32(seg.entries.len())
 	off, data := seg.data.room(entryRoom(r))
-	e := seg.entries.add(entry{pos: uint32(seq - seg.seq0), ms: seg.ms(now), seg: seg, off: off, feed: seg.intern(r.Feed)})
+	e := ref{seg.entries.add(entry{pos: uint32(seq - seg.seq0), ms: seg.ms(now), off: off, feed: seg.intern(r.Feed)}), seg}
 	var packed bool
 	if *data, packed = packID(*data, r.Article); packed {
 		e.flags |= hexID
@@ -420,7 +430,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	x.slotsOf(r)
 	idSlot, keySlots, storySlots := x.slots[0], x.slots[1:1+len(r.Keys)], x.slots[1+len(r.Keys):]
 	x.warm()
-	if prev := x.owner(&x.exact, idSlot, now); prev != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
+	if prev := x.owner(&x.exact, idSlot, now); prev.entry != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
 		e.copyVerdict(prev)
 		return e
 	}
@@ -448,7 +458,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		s, kt := keySlots[i], keyTabs[i]
 		o := x.owner(kt, s, now)
 		owners[i] = o
-		if o == nil {
+		if o.entry == nil {
 			kt.cur.set(s, self)
 			continue
 		}
@@ -475,7 +485,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	// keeps the story's keys alive for another horizon.
 	if e.is(duplicate) {
 		for i, o := range owners {
-			if o != nil && o != e && o.sameRoot(e) {
+			if o.entry != nil && o != e && o.sameRoot(e) {
 				keyTabs[i].cur.set(keySlots[i], self)
 			}
 		}
@@ -501,7 +511,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 	}
 	x.warmSigs(owners)
 	for i, o := range owners {
-		if o == nil {
+		if o.entry == nil {
 			x.bands.cur.set(storySlots[i], self)
 			continue
 		}
@@ -524,7 +534,7 @@ func (x *Index) apply(seq uint64, now int64, r *Record) *entry {
 		return e
 	}
 	for i, o := range owners {
-		if o != nil && o != e && o.story == e.story {
+		if o.entry != nil && o != e && o.story == e.story {
 			x.bands.cur.set(storySlots[i], self)
 		}
 	}
@@ -590,10 +600,10 @@ type warmth struct {
 // warmSigs reads the first byte of each owner's story signature, one
 // after the other without waiting, before they are compared one by one
 // (see warm; x.mu held).
-func (x *Index) warmSigs(owners []*entry) {
+func (x *Index) warmSigs(owners []ref) {
 	var sum byte
 	for _, o := range owners {
-		if o != nil && o.storyLen > 0 {
+		if o.entry != nil && o.storyLen > 0 {
 			sum += o.storySig()[0]
 		}
 	}
@@ -602,7 +612,7 @@ func (x *Index) warmSigs(owners []*entry) {
 
 // storyOf is the state of the story e started or joined, made now if e
 // started it and no other article joined it yet.
-func (e *entry) storyOf() *storyState {
+func (e ref) storyOf() *storyState {
 	if e.story == nil {
 		e.story = &storyState{id: natsutil.Token(unpackID(e.id(), e.is(hexID))), first: e.time(), count: 1,
 			sources: []storySource{{feed: e.seg.feeds[e.feed], joined: e.time()}}}
@@ -612,7 +622,7 @@ func (e *entry) storyOf() *storyState {
 
 // join adds e's feed to e's story unless it carried the story already,
 // and records the story's state as of e.
-func (x *Index) join(e *entry, now int64) {
+func (x *Index) join(e ref, now int64) {
 	st, cfg, feed := e.story, x.rules.Story, e.seg.feeds[e.feed]
 	known := false
 	for _, s := range st.sources {
@@ -746,7 +756,7 @@ func (x *Index) merge(kt *keyTables, base uint64) {
 
 // markDuplicate makes e, the entry being applied (its fields last in its
 // segment's data), a duplicate of o's original.
-func (e *entry) markDuplicate(o *entry, kind Kind, sim float64) {
+func (e ref) markDuplicate(o ref, kind Kind, sim float64) {
 	e.flags |= duplicate
 	root, packed := o.root()
 	data := e.seg.data.last() // e's fields are last in it
@@ -760,7 +770,7 @@ func (e *entry) markDuplicate(o *entry, kind Kind, sim float64) {
 
 // root is the id of the original e belongs to (its own when it is one),
 // and whether it is packed.
-func (e *entry) root() ([]byte, bool) {
+func (e ref) root() ([]byte, bool) {
 	if e.is(duplicate) {
 		id, _, _ := e.original()
 		return id, e.is(hexDup)
@@ -769,7 +779,7 @@ func (e *entry) root() ([]byte, bool) {
 }
 
 // sameRoot reports whether e and o belong to the same original.
-func (e *entry) sameRoot(o *entry) bool {
+func (e ref) sameRoot(o ref) bool {
 	a, ap := e.root()
 	b, bp := o.root()
 	return ap == bp && bytes.Equal(a, b)
@@ -797,20 +807,20 @@ func unpackID(b []byte, packed bool) string {
 
 // copyVerdict gives e, a repeat of prev's article, prev's verdict. A
 // repeat owns no keys, so no later article meets it.
-func (e *entry) copyVerdict(prev *entry) {
+func (e ref) copyVerdict(prev ref) {
 	if prev.is(hasStory) {
 		prev.storyOf() // its first-seen time is prev's, not e's
 	}
-	pos, ms, seg, off, feed := e.pos, e.ms, e.seg, e.off, e.feed
-	*e = *prev // the same id, packed alike (hexID)
-	e.pos, e.ms, e.seg, e.off, e.feed = pos, ms, seg, off, feed
+	pos, ms, off, feed := e.pos, e.ms, e.off, e.feed
+	*e.entry = *prev.entry // the same id, packed alike (hexID)
+	e.pos, e.ms, e.off, e.feed = pos, ms, off, feed
 	e.flags |= repeat
 	e.nearLen, e.storyLen = 0, 0
 	data := e.seg.data.last() // e's fields are last in it
 	*data = append(*data, prev.dup()...)
 }
 
-func (e *entry) result() Result {
+func (e ref) result() Result {
 	var r Result
 	if e.is(duplicate) {
 		of, kind, sim := e.original()

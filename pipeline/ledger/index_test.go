@@ -559,7 +559,7 @@ func TestSegmentChunks(t *testing.T) {
 	}
 	for i := range n {
 		e := x.at(uint64(i + 1))
-		if e == nil || string(e.id()) != id(i) {
+		if e.entry == nil || string(e.id()) != id(i) {
 			t.Fatalf("record %d: entry %v, want id %.20s…", i, e, id(i))
 		}
 		if want := x.rules.Near.Pack(nil, sig(i)); !bytes.Equal(e.nearSig(), want) {
@@ -600,7 +600,7 @@ func TestSegmentPositions(t *testing.T) {
 		seq uint64
 		id  string
 	}{{1, "a"}, {2, "b"}, {far, "c"}} {
-		if e := x.at(c.seq); e == nil || e.seq() != c.seq || string(e.id()) != c.id {
+		if e := x.at(c.seq); e.entry == nil || e.seq() != c.seq || string(e.id()) != c.id {
 			t.Fatalf("at(%d): %v, want %s", c.seq, e, c.id)
 		}
 	}
@@ -636,7 +636,7 @@ func TestSegmentTimes(t *testing.T) {
 	if first := t0.Add(time.Millisecond); r.Story == nil || r.Story.ID != "a" || !r.Story.FirstSeen.Equal(first) || r.Story.Sources != 2 {
 		t.Fatalf("c's story %+v: want a's, first seen %v (rounded down to the millisecond), 2 sources", r.Story, first)
 	}
-	if e := x.at(3); e == nil || e.time() != later.UnixNano() {
+	if e := x.at(3); e.entry == nil || e.time() != later.UnixNano() {
 		t.Fatalf("c's entry: time %v, want %v", e.time(), later.UnixNano())
 	}
 
@@ -657,8 +657,8 @@ func TestSegmentTimes(t *testing.T) {
 			t.Errorf("%s: c %+v, story %+v; want a duplicate of a, in a's story first seen at 5 ms", name, r.Duplicate, r.Story)
 		}
 	}
-	if size := unsafe.Sizeof(entry{}); size != 40 {
-		t.Errorf("an entry takes %d bytes, want 40", size)
+	if size := unsafe.Sizeof(entry{}); size != 32 {
+		t.Errorf("an entry takes %d bytes, want 32", size)
 	}
 }
 

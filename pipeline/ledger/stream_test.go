@@ -80,7 +80,7 @@ func TestReplayAgrees(t *testing.T) {
 	live.Index().mu.Lock()
 	for _, s := range live.Index().segs {
 		for j := range s.entries.len() {
-			e := s.entries.at(j)
+			e := s.ref(j)
 			positions = append(positions, e.seq())
 			posOf[string(e.id())] = e.seq()
 		}
