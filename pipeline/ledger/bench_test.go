@@ -18,6 +18,7 @@ import (
 	"github.com/wirewatch/wirewatch/internal/testkit"
 	"github.com/wirewatch/wirewatch/metrics"
 	"github.com/wirewatch/wirewatch/pipeline"
+	"github.com/wirewatch/wirewatch/pipeline/normalize"
 	"github.com/wirewatch/wirewatch/sources"
 )
 
@@ -69,7 +70,7 @@ func benchIndexed(b *testing.B, name string, n, horizons int, article func(int) 
 		for i := range recs {
 			recs[i] = st.Record(article(i))
 		}
-		x := newIndexed(b, recs[:n], horizons)
+		x := newIndexed(b, recs[:n], horizons, true)
 		fresh := slices.Clone(recs[n:])
 		runtime.GC() // the indexed records, garbage now, before the clock starts
 		// Besides the mean (ns/op), the median of the mean over each
@@ -81,8 +82,12 @@ func benchIndexed(b *testing.B, name string, n, horizons int, article func(int) 
 		story0 := x.led.Index().storyCands
 		start := time.Now()
 		b.ResetTimer()
+		ctx := context.Background()
 		for i := 0; b.Loop(); i++ {
-			x.decide(b, fresh[i%benchPool:i%benchPool+1])
+			x.clock = x.clock.Add(time.Microsecond)
+			if _, err := x.led.Append(ctx, fresh[i%benchPool]); err != nil {
+				b.Fatal(err)
+			}
 			if (i+1)%sliceOf == 0 {
 				perSlice = append(perSlice, float64(time.Since(start).Nanoseconds())/sliceOf)
 				start = time.Now()
@@ -106,14 +111,16 @@ func benchIndexed(b *testing.B, name string, n, horizons int, article func(int) 
 // sizes one after the other, a minute apart at 1M, and a shared machine's
 // slow and fast spells move their ratio by a third between runs; and its
 // 10k index grows to 30k while it is timed. Here the two sizes decide the
-// same new articles in turns of 1,000, each after 500 untimed ones (so
-// neither starts on caches the other filled), and the ratio is taken turn
-// by turn, from measurements milliseconds apart. The 10k index is built
-// afresh for each turn, so it holds 10,500 to 11,500 articles while
-// timed; the large one grows by 1,500 a turn. ratio is the median of the
-// turns' ratios, ns-10k and ns-large the medians of the turns' costs.
-// -benchtime sets the articles decided at each size (20000x: 20 turns);
-// ns/op counts both sizes, the untimed articles and the rebuilds.
+// same new articles, each from records of its own, in turns of 1,000,
+// each after 500 untimed ones (so that neither starts on the index caches
+// the other filled), the smaller first in even turns and the larger first
+// in odd ones; the ratio is taken turn by turn, from measurements
+// milliseconds apart. The 10k index is built afresh for each turn, so it
+// holds 10,500 to 11,500 articles while timed; the large one grows by
+// 1,500 a turn. ratio is the median of the turns' ratios, ns-10k and
+// ns-large the medians of the turns' costs. -benchtime sets the articles
+// decided at each size (20000x: 20 turns); ns/op counts both sizes, the
+// untimed articles and the rebuilds.
 func BenchmarkScaling(b *testing.B) {
 	large := 100_000
 	if os.Getenv("WIREWATCH_BENCH_1M") == "1" {
@@ -121,31 +128,29 @@ func BenchmarkScaling(b *testing.B) {
 	}
 	const turn, warmup = 1000, 500
 	for _, text := range []string{"rss", "uniform"} {
+		var s *scaling
 		b.Run(fmt.Sprintf("%s/indexed=%d", text, large), func(b *testing.B) {
-			article := benchTexts(b, text)
-			turns := max(1, b.N/turn)
-			st := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
-			records := func(from, n int) []*Record {
-				recs := make([]*Record, n)
-				for i := range recs {
-					recs[i] = st.Record(article(from + i))
-				}
-				return recs
+			if s == nil {
+				s = newScaling(b, benchTexts(b, text), large)
 			}
-			// The new articles come after the large index's: new to both.
-			base, indexed, fresh := records(0, 10_000), records(10_000, large-10_000), records(large, turns*(warmup+turn))
-			big := newIndexed(b, slices.Concat(base, indexed), 1)
+			turns := max(1, b.N/turn)
 			var ratios, smallNs, bigNs []float64
 			b.ResetTimer()
 			for t := range turns {
-				f := fresh[t*(warmup+turn) : (t+1)*(warmup+turn)]
-				small := newIndexed(b, base, 1)
-				small.decide(b, f[:warmup])
-				s := small.decide(b, f[warmup:])
-				big.decide(b, f[:warmup])
-				l := big.decide(b, f[warmup:])
-				smallNs, bigNs = append(smallNs, float64(s)/turn), append(bigNs, float64(l)/turn)
-				ratios = append(ratios, float64(l)/float64(s))
+				forSmall, forBig := s.fresh(warmup + turn)
+				small := newIndexed(b, s.base, 1, false)
+				var ns [2]time.Duration
+				for k := range 2 {
+					if (t+k)%2 == 0 {
+						small.decide(b, forSmall[:warmup])
+						ns[0] = small.decide(b, forSmall[warmup:])
+					} else {
+						s.big.decide(b, forBig[:warmup])
+						ns[1] = s.big.decide(b, forBig[warmup:])
+					}
+				}
+				smallNs, bigNs = append(smallNs, float64(ns[0])/turn), append(bigNs, float64(ns[1])/turn)
+				ratios = append(ratios, float64(ns[1])/float64(ns[0]))
 			}
 			b.ReportMetric(median(ratios), "ratio")
 			b.ReportMetric(median(smallNs), "ns-10k")
@@ -154,20 +159,56 @@ func BenchmarkScaling(b *testing.B) {
 	}
 }
 
+// scaling is what BenchmarkScaling builds once a size: the 10k index's
+// records and the large index.
+type scaling struct {
+	st      *Stage
+	article func(int) *pipeline.Article
+	base    []*Record
+	big     *indexed
+	next    int // the next new article
+}
+
+func newScaling(b *testing.B, article func(int) *pipeline.Article, large int) *scaling {
+	s := &scaling{st: NewStage(nil, Rules{}, true, metrics.NewUnregistered()), article: article, next: large}
+	recs := make([]*Record, large)
+	for i := range recs {
+		recs[i] = s.st.Record(article(i))
+	}
+	s.base, s.big = recs[:10_000], newIndexed(b, recs, 1, false)
+	return s
+}
+
+// fresh returns the records of the next n new articles twice, one set
+// for each size: the same articles, records of their own.
+func (s *scaling) fresh(n int) (small, big []*Record) {
+	small, big = make([]*Record, n), make([]*Record, n)
+	for i := range n {
+		small[i], big[i] = s.st.Record(s.article(s.next+i)), s.st.Record(s.article(s.next+i))
+	}
+	s.next += n
+	return small, big
+}
+
 // indexed is a ledger of articles spread over horizons of ledger time, as
 // in a daemon at steady state (older segments sealed).
 type indexed struct {
 	led   *Memory
 	clock time.Time
-	heap  float64 // heap bytes per indexed article
+	heap  float64 // heap bytes per indexed article, when measured
 }
 
-// newIndexed appends recs, spread over horizons of ledger time.
-func newIndexed(b *testing.B, recs []*Record, horizons int) *indexed {
+// newIndexed appends recs, spread over horizons of ledger time, and
+// measures the heap the index holds when measure is true (two collections
+// of the whole heap).
+func newIndexed(b *testing.B, recs []*Record, horizons int, measure bool) *indexed {
 	b.Helper()
 	rules := Rules{}
 	x := &indexed{}
-	before := testkit.HeapAfterGC()
+	var before runtime.MemStats
+	if measure {
+		before = testkit.HeapAfterGC()
+	}
 	t0 := time.Unix(1_700_000_000, 0)
 	step := time.Duration(horizons) * rules.withDefaults().Horizon / time.Duration(len(recs))
 	x.led = NewMemory(rules, func() time.Time { return x.clock })
@@ -177,8 +218,11 @@ func newIndexed(b *testing.B, recs []*Record, horizons int) *indexed {
 			b.Fatal(err)
 		}
 	}
-	after := testkit.HeapAfterGC()
-	x.heap = float64(after.HeapAlloc-before.HeapAlloc) / float64(x.led.Index().Len())
+	if measure {
+		after := testkit.HeapAfterGC()
+		runtime.KeepAlive(recs) // (counted in both measurements)
+		x.heap = float64(after.HeapAlloc-before.HeapAlloc) / float64(x.led.Index().Len())
+	}
 	return x
 }
 
@@ -282,18 +326,18 @@ func (s *steady) record() *Record {
 	return s.st.Record(s.article(s.next - 1))
 }
 
-// benchTexts returns the i-th article of the index benchmarks' kind text:
-// "uniform", a short feed item of 60 words drawn evenly from 5,000, from
-// one of 500 feeds, without a link; "rss", a feed item shaped like the
-// i-th entry of rss-2026-01 (cycled): its feed, and its title and
-// description as long as the entry's, of words drawn at random from all
-// the titles, or all the descriptions, of the entries in its language
-// (so as often as they occur there), and a link of its own. Drawn words
-// keep the real vocabulary and its frequencies, which decide how many
-// keys an article shares with earlier ones: at 10k-40k articles indexed
-// they give as many story candidates as the real entries in ledger order
-// (BENCHMARKS.md, session 19); the uniform text gives more, growing
-// faster.
+// benchTexts returns what makes the i-th article of the index
+// benchmarks' kind text: "uniform", a short feed item of 60 words drawn
+// evenly from 5,000, from one of 500 feeds, without a link; "rss", a feed
+// item shaped like the i-th entry of rss-2026-01 (cycled): its feed, and
+// its title and description as many words long as the entry's once
+// normalised (normalize.ToText: markup out, as the daemon's normalize
+// stage takes it out), of words drawn at random from all the normalised
+// titles, or all the descriptions, of the entries in its language (so as
+// often as they occur there), and a link of its own. Drawn words keep the
+// real vocabulary and its frequencies, which decide how many keys an
+// article shares with earlier ones (BENCHMARKS.md, session 19, compares
+// the story candidates and the heap with the real entries').
 func benchTexts(tb testing.TB, text string) func(i int) *pipeline.Article {
 	if text == "uniform" {
 		return func(i int) *pipeline.Article {
@@ -305,23 +349,26 @@ func benchTexts(tb testing.TB, text string) func(i int) *pipeline.Article {
 		tb.Fatal(err)
 	}
 	type words struct{ title, text []string }
+	type shape struct {
+		feed, lang        string
+		titleLen, textLen int
+	}
 	byLang := map[string]*words{}
-	lang := func(e corpus.RSSEntry) *words {
+	shapes := make([]shape, len(ents))
+	for i, e := range ents {
 		l := strings.ToLower(e.Language)
 		l = l[:min(2, len(l))]
 		if byLang[l] == nil {
 			byLang[l] = &words{}
 		}
-		return byLang[l]
-	}
-	for _, e := range ents {
-		w := lang(e)
-		w.title = append(w.title, strings.Fields(e.Title)...)
-		w.text = append(w.text, strings.Fields(e.Description)...)
+		w := byLang[l]
+		title, desc := strings.Fields(normalize.ToText(e.Title)), strings.Fields(normalize.ToText(e.Description))
+		w.title, w.text = append(w.title, title...), append(w.text, desc...)
+		shapes[i] = shape{feed: e.SourceURL, lang: l, titleLen: len(title), textLen: len(desc)}
 	}
 	return func(i int) *pipeline.Article {
-		e := ents[i%len(ents)]
-		w := lang(e)
+		sh := shapes[i%len(shapes)]
+		w := byLang[sh.lang]
 		rng := rand.New(rand.NewPCG(uint64(i), 11))
 		draw := func(from []string, n int) string {
 			out := make([]string, n)
@@ -330,8 +377,8 @@ func benchTexts(tb testing.TB, text string) func(i int) *pipeline.Article {
 			}
 			return strings.Join(out, " ")
 		}
-		return &pipeline.Article{ID: benchID(i), Feed: e.SourceURL, FeedKey: sources.FeedKey(e.SourceURL),
-			Title: draw(w.title, len(strings.Fields(e.Title))), Text: draw(w.text, len(strings.Fields(e.Description))),
+		return &pipeline.Article{ID: benchID(i), Feed: sh.feed, FeedKey: sources.FeedKey(sh.feed),
+			Title: draw(w.title, sh.titleLen), Text: draw(w.text, sh.textLen),
 			CanonicalURL: fmt.Sprint("https://example.com/news/", i)}
 	}
 }
