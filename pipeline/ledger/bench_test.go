@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -66,13 +65,12 @@ func BenchmarkIndexed(b *testing.B) {
 func benchIndexed(b *testing.B, name string, n, horizons int, article func(int) *pipeline.Article) {
 	b.Run(name, func(b *testing.B) {
 		st := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
-		recs := make([]*Record, n+benchPool)
-		for i := range recs {
-			recs[i] = st.Record(article(i))
+		record := func(i int) *Record { return st.Record(article(i)) }
+		x := newIndexed(b, n, horizons, record, true)
+		fresh := make([]*Record, benchPool)
+		for i := range fresh {
+			fresh[i] = record(n + i)
 		}
-		x := newIndexed(b, recs[:n], horizons, true)
-		fresh := slices.Clone(recs[n:])
-		runtime.GC() // the indexed records, garbage now, before the clock starts
 		// Besides the mean (ns/op), the median of the mean over each
 		// run of sliceOf records: the timed stretch is short (20,000
 		// records, a fraction of a second) and a shared machine's
@@ -138,15 +136,15 @@ func BenchmarkScaling(b *testing.B) {
 			b.ResetTimer()
 			for t := range turns {
 				forSmall, forBig := s.fresh(warmup + turn)
-				small := newIndexed(b, s.base, 1, false)
+				small := newIndexed(b, len(s.base), 1, func(i int) *Record { return s.base[i] }, false)
 				var ns [2]time.Duration
 				for k := range 2 {
 					if (t+k)%2 == 0 {
-						small.decide(b, forSmall[:warmup])
-						ns[0] = small.decide(b, forSmall[warmup:])
+						small.decide(b, forSmall[:warmup], time.Microsecond)
+						ns[0] = small.decide(b, forSmall[warmup:], time.Microsecond)
 					} else {
-						s.big.decide(b, forBig[:warmup])
-						ns[1] = s.big.decide(b, forBig[warmup:])
+						s.big.decide(b, forBig[:warmup], time.Microsecond)
+						ns[1] = s.big.decide(b, forBig[warmup:], time.Microsecond)
 					}
 				}
 				smallNs, bigNs = append(smallNs, float64(ns[0])/turn), append(bigNs, float64(ns[1])/turn)
@@ -171,11 +169,13 @@ type scaling struct {
 
 func newScaling(b *testing.B, article func(int) *pipeline.Article, large int) *scaling {
 	s := &scaling{st: NewStage(nil, Rules{}, true, metrics.NewUnregistered()), article: article, next: large}
-	recs := make([]*Record, large)
-	for i := range recs {
-		recs[i] = s.st.Record(article(i))
-	}
-	s.base, s.big = recs[:10_000], newIndexed(b, recs, 1, false)
+	s.big = newIndexed(b, large, 1, func(i int) *Record {
+		r := s.st.Record(article(i))
+		if i < 10_000 {
+			s.base = append(s.base, r)
+		}
+		return r
+	}, false)
 	return s
 }
 
@@ -198,23 +198,31 @@ type indexed struct {
 	heap  float64 // heap bytes per indexed article, when measured
 }
 
-// newIndexed appends recs, spread over horizons of ledger time, and
-// measures the heap the index holds when measure is true (two collections
-// of the whole heap).
-func newIndexed(b *testing.B, recs []*Record, horizons int, measure bool) *indexed {
+// newIndexed appends record(0) to record(n-1), spread over horizons of
+// ledger time. When measure is true it first makes them all, then
+// measures the heap the index holds (two collections of the whole heap),
+// so that only the index's allocations are counted; else it makes each as
+// it appends it.
+func newIndexed(b *testing.B, n, horizons int, record func(i int) *Record, measure bool) *indexed {
 	b.Helper()
 	rules := Rules{}
 	x := &indexed{}
+	var recs []*Record
 	var before runtime.MemStats
 	if measure {
+		recs = make([]*Record, n)
+		for i := range recs {
+			recs[i] = record(i)
+		}
+		record = func(i int) *Record { return recs[i] }
 		before = testkit.HeapAfterGC()
 	}
 	t0 := time.Unix(1_700_000_000, 0)
-	step := time.Duration(horizons) * rules.withDefaults().Horizon / time.Duration(len(recs))
+	step := time.Duration(horizons) * rules.withDefaults().Horizon / time.Duration(n)
 	x.led = NewMemory(rules, func() time.Time { return x.clock })
-	for i, r := range recs {
+	for i := range n {
 		x.clock = t0.Add(time.Duration(i) * step)
-		if _, err := x.led.Append(context.Background(), r); err != nil {
+		if _, err := x.led.Append(context.Background(), record(i)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -226,12 +234,12 @@ func newIndexed(b *testing.B, recs []*Record, horizons int, measure bool) *index
 	return x
 }
 
-// decide appends recs a microsecond of ledger time apart and returns the
-// time taken.
-func (x *indexed) decide(b *testing.B, recs []*Record) time.Duration {
+// decide appends recs, each step of ledger time after the one before,
+// and returns the time taken.
+func (x *indexed) decide(b *testing.B, recs []*Record, step time.Duration) time.Duration {
 	start := time.Now()
 	for _, r := range recs {
-		x.clock = x.clock.Add(time.Microsecond)
+		x.clock = x.clock.Add(step)
 		if _, err := x.led.Append(context.Background(), r); err != nil {
 			b.Fatal(err)
 		}
@@ -284,12 +292,7 @@ func benchSteady(b *testing.B, n int, article func(int) *pipeline.Article) {
 		var worst time.Duration
 		b.ResetTimer()
 		for _, r := range recs {
-			s.clock = s.clock.Add(s.step)
-			start := time.Now()
-			if _, err := s.led.Append(context.Background(), r); err != nil {
-				b.Fatal(err)
-			}
-			worst = max(worst, time.Since(start))
+			worst = max(worst, s.decide(b, []*Record{r}, s.step))
 		}
 		b.ReportMetric(float64(worst.Microseconds())/1000, "max-apply-ms")
 		b.ReportMetric(float64(s.led.Index().Len()), "indexed")
@@ -298,25 +301,18 @@ func benchSteady(b *testing.B, n int, article func(int) *pipeline.Article) {
 
 // steady is an index fed at n articles a horizon.
 type steady struct {
+	*indexed
 	st      *Stage
 	article func(int) *pipeline.Article
-	led     *Memory
-	clock   time.Time
 	step    time.Duration
 	next    int
 }
 
+// newSteady is an index of two horizons of articles at n a horizon.
 func newSteady(b *testing.B, n int, article func(int) *pipeline.Article) *steady {
-	rules := Rules{}
-	s := &steady{st: NewStage(nil, rules, true, metrics.NewUnregistered()), article: article, clock: time.Unix(1_700_000_000, 0),
-		step: rules.withDefaults().Horizon / time.Duration(n)}
-	s.led = NewMemory(rules, func() time.Time { return s.clock })
-	for range 2 * n {
-		s.clock = s.clock.Add(s.step)
-		if _, err := s.led.Append(context.Background(), s.record()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s := &steady{st: NewStage(nil, Rules{}, true, metrics.NewUnregistered()), article: article,
+		step: Rules{}.withDefaults().Horizon / time.Duration(n)}
+	s.indexed = newIndexed(b, 2*n, 2, func(int) *Record { return s.record() }, false)
 	return s
 }
 

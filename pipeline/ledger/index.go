@@ -382,7 +382,7 @@ func (x *Index) find(kt *keyTables, k uint64) ref {
 	return ref{}
 }
 
-// live returns e unless it is nil or older than the horizon.
+// live returns e unless it is none or older than the horizon.
 func (x *Index) live(e ref, now int64) ref {
 	if e.entry == nil || e.time() < now-int64(x.rules.Horizon) {
 		return ref{} // none, or expired

@@ -61,17 +61,18 @@ func (h *hot) set(k uint64, v uint32) {
 		h.grow()
 	}
 	mask := len(h.places) - 1
+	place := k>>32<<32 | uint64(v+1)
 	for i := int(k >> h.shift); ; i = (i + 1) & mask {
 		switch p := h.places[i]; {
 		case p == 0:
-			h.places[i] = k>>32<<32 | uint64(v+1)
+			h.places[i] = place
 			if !h.narrow() {
 				h.lo[i] = uint32(k)
 			}
 			h.n++
 			return
 		case h.holds(i, p, k):
-			h.places[i] = k>>32<<32 | uint64(v+1)
+			h.places[i] = place
 			return
 		}
 	}

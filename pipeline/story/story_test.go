@@ -35,3 +35,22 @@ func TestSame(t *testing.T) {
 		t.Error("a headline of stop words has a sketch")
 	}
 }
+
+// BenchmarkSame is the cost of comparing two packed story signatures (20
+// values of 8 bits): the index compares each new article with every story
+// candidate it meets.
+func BenchmarkSame(b *testing.B) {
+	var c Config
+	sketch := func(title, text string) []byte {
+		_, sig, ok := c.Sketch(dedup.WordsOf(&pipeline.Article{Title: title, Text: text}))
+		if !ok {
+			b.Fatalf("%q: no sketch", title)
+		}
+		return c.Pack(nil, sig)
+	}
+	x := sketch("Valencia floods force thousands from homes", event)
+	y := sketch("Valencia wins the cup final", "Valencia beat Sevilla on Tuesday in front of 4000 supporters after a record season, officials of the club said.")
+	for b.Loop() {
+		c.Same(x, y)
+	}
+}
