@@ -101,14 +101,18 @@ func encodeEntryContent(sk Sketch, content uint64) []byte {
 
 // Pack appends to dst the form of entry v an in-memory index keeps (the
 // ledger's keeps one or two for every article), which PackedVerdict
-// compares: a header byte, the low 32 bits of the lead and content hashes
-// when they are set (the header says which), the shingle count in 16 bits
-// (at most 65,535), then the lowest p.Bits bits of each minimum hash
-// (b-bit MinHash, Li and König 2010), back to back from the first byte's
-// lowest bit. It estimates the similarity about as well as whole values
-// once corrected for the values that agree by chance (PackedVerdict). An
-// empty entry stays empty; one of another layout is kept as it is, and is
-// never a duplicate.
+// compares: a header byte; the low 16 bits of the lead and content hashes
+// when they are set (the header says which; 16 bits take two hashes for
+// one one time in 65,536: then a candidate met on a band counts as
+// sharing its lead, and is a duplicate if the shorter text is mostly in
+// the longer by its estimated Jaccard and shingle counts, or an
+// identical text's kind is given to a near duplicate); with a lead, the shingle count in 16 bits (at most 65,535:
+// only a shared lead reads it); then the lowest p.Bits bits of each
+// minimum hash (b-bit MinHash, Li and König 2010), back to back from the
+// first byte's lowest bit. It estimates the similarity about as well as
+// whole values once corrected for the values that agree by chance
+// (PackedVerdict). An empty entry stays empty; one of another layout is
+// kept as it is, and is never a duplicate.
 func (p Params) Pack(dst, v []byte) []byte {
 	if len(v) == 0 {
 		return dst
@@ -117,7 +121,7 @@ func (p Params) Pack(dst, v []byte) []byte {
 		return append(append(dst, packRaw), v...)
 	}
 	nb := p.withDefaults().Bits
-	lead, content := uint32(binary.LittleEndian.Uint64(v[1:9])), uint32(binary.LittleEndian.Uint64(v[9:17]))
+	lead, content := binary.LittleEndian.Uint64(v[1:9]), binary.LittleEndian.Uint64(v[9:17])
 	n := (len(v) - 21) / 2 // values
 	h := byte(nb-1)<<packBitsShift | byte((8-n*nb%8)%8)<<packPadShift
 	if lead != 0 {
@@ -128,12 +132,14 @@ func (p Params) Pack(dst, v []byte) []byte {
 	}
 	dst = append(dst, h)
 	if lead != 0 {
-		dst = binary.LittleEndian.AppendUint32(dst, lead)
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(lead))
 	}
 	if content != 0 {
-		dst = binary.LittleEndian.AppendUint32(dst, content)
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(content))
 	}
-	dst = binary.LittleEndian.AppendUint16(dst, uint16(min(binary.LittleEndian.Uint32(v[17:21]), math.MaxUint16)))
+	if lead != 0 {
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(min(binary.LittleEndian.Uint32(v[17:21]), math.MaxUint16)))
+	}
 	var acc uint32 // bits not yet appended, lowest first
 	have := 0
 	for i := range n {
@@ -160,7 +166,7 @@ const (
 
 // packed is a packed entry taken apart.
 type packed struct {
-	lead, content uint32
+	lead, content uint32 // 1<<16 | the low 16 bits; 0: none
 	shingles      int
 	bits, n       int // bits a value; n values
 	values        []byte
@@ -172,22 +178,28 @@ func unpacked(p []byte) (e packed, ok bool) {
 	}
 	h, p := p[0], p[1:]
 	if h&packLead != 0 {
-		if len(p) < 4 {
+		if len(p) < 2 {
 			return packed{}, false
 		}
-		e.lead, p = binary.LittleEndian.Uint32(p), p[4:]
+		e.lead, p = 1<<16|uint32(binary.LittleEndian.Uint16(p)), p[2:]
 	}
 	if h&packContent != 0 {
-		if len(p) < 4 {
+		if len(p) < 2 {
 			return packed{}, false
 		}
-		e.content, p = binary.LittleEndian.Uint32(p), p[4:]
+		e.content, p = 1<<16|uint32(binary.LittleEndian.Uint16(p)), p[2:]
 	}
-	if len(p) < 3 {
+	if h&packLead != 0 {
+		if len(p) < 2 {
+			return packed{}, false
+		}
+		e.shingles, p = int(binary.LittleEndian.Uint16(p)), p[2:]
+	}
+	if len(p) < 1 {
 		return packed{}, false
 	}
 	e.bits = int(h>>packBitsShift) + 1
-	e.shingles, e.values = int(binary.LittleEndian.Uint16(p)), p[2:]
+	e.values = p
 	used := len(e.values)*8 - int(h>>packPadShift&7)
 	e.n = used / e.bits
 	return e, e.n > 0 && used%e.bits == 0
@@ -218,11 +230,7 @@ func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, con
 	if !okA || !okB || a.n != b.n || a.bits != b.bits || len(a.values) != len(b.values) {
 		return 0, false, false
 	}
-	eq := agreeing(a.values, b.values, a.bits, a.n)
-	chance := 1 / float64(int(1)<<a.bits)
-	n := float64(a.n)
-	j := math.Round((float64(eq)/n-chance)/(1-chance)*n) / n
-	j = min(max(j, 0), 1)
+	j := estimate(agreeing(a.values, b.values, a.bits, a.n), a.n, a.bits)
 	content = a.content != 0 && a.content == b.content
 	if j >= p.Threshold {
 		return round3(j), true, content
@@ -236,6 +244,55 @@ func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, con
 		}
 	}
 	return round3(j), false, false
+}
+
+// estimate is the similarity of two signatures of n values, nb bits each,
+// eq of which agree: the share of agreeing values less the chance ones,
+// rounded to 1/n (PackedVerdict).
+func estimate(eq, n, nb int) float64 {
+	chance := 1 / float64(int(1)<<nb)
+	j := math.Round((float64(eq)/float64(n)-chance)/(1-chance)*float64(n)) / float64(n)
+	return min(max(j, 0), 1)
+}
+
+// Agreement compares two packed entries (Pack) of the same shape: eq of
+// their n values, nb bits each, agree; lead is whether both have a lead
+// (then PackedVerdict may find a duplicate by containment as well). ok is
+// false when they are not alike in shape, and PackedVerdict finds no
+// duplicate.
+func Agreement(mine, theirs []byte) (eq, n, nb int, lead, ok bool) {
+	// The common case, two story signatures: the same header, neither a
+	// lead nor a content hash, the values after it.
+	if len(mine) > 1 && len(mine) == len(theirs) && mine[0] == theirs[0] && mine[0]&(packLead|packContent) == 0 && mine[0] != packRaw {
+		nb = int(mine[0]>>packBitsShift) + 1
+		used := (len(mine)-1)*8 - int(mine[0]>>packPadShift&7)
+		if n = used / nb; n > 0 && used%nb == 0 {
+			return agreeing(mine[1:], theirs[1:], nb, n), n, nb, false, true
+		}
+		return 0, 0, 0, false, false
+	}
+	a, okA := unpacked(mine)
+	b, okB := unpacked(theirs)
+	if !okA || !okB || a.n != b.n || a.bits != b.bits || len(a.values) != len(b.values) {
+		return 0, 0, 0, false, false
+	}
+	return agreeing(a.values, b.values, a.bits, a.n), a.n, a.bits, a.lead != 0 && b.lead != 0, true
+}
+
+// MinAgreeing is the fewest of n values, nb bits each, that must agree
+// for PackedVerdict's estimate to reach p.Threshold (n+1: none is
+// enough), so that a caller comparing many pairs of one shape, and
+// wanting only whether they reach it, counts and compares (story.Judge).
+func (p Params) MinAgreeing(n, nb int) int {
+	if p.Threshold <= 0 {
+		p.Threshold = DefaultParams().Threshold
+	}
+	for eq := range n + 1 {
+		if estimate(eq, n, nb) >= p.Threshold {
+			return eq
+		}
+	}
+	return n + 1
 }
 
 // agreeing counts the first n values, nb bits each packed back to back,

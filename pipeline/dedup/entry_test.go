@@ -8,7 +8,8 @@ import (
 )
 
 // A packed entry is as long as its shape says: the lead and content
-// hashes cost nothing when unset, values take Bits bits each.
+// hashes cost nothing when unset, nor the shingle count without a lead
+// (only a shared lead reads it), values take Bits bits each.
 func TestPack(t *testing.T) {
 	p := Params{Hashes: 16}
 	words := p.Words("", "the talks in london went on into the night with no agreement on a ceasefire line")
@@ -18,6 +19,8 @@ func TestPack(t *testing.T) {
 	}
 	withLead := sk
 	withLead.Lead = 0x0123456789abcdef
+	lowZero := sk
+	lowZero.Lead = 0xabcd0000
 	odd := sk
 	odd.Sig = sk.Sig[:9]
 	for _, c := range []struct {
@@ -26,15 +29,16 @@ func TestPack(t *testing.T) {
 		entry []byte
 		size  int
 	}{
-		{"no lead, no content", 8, encodeEntry(sk), 1 + 2 + 16},
-		{"lead", 8, encodeEntry(withLead), 1 + 4 + 2 + 16},
-		{"content", 8, encodeEntryContent(sk, 42), 1 + 4 + 2 + 16},
-		{"lead and content", 8, encodeEntryContent(withLead, 42), 1 + 8 + 2 + 16},
-		{"4 bits", 4, encodeEntry(sk), 1 + 2 + 8},
-		{"4 bits, 9 values", 4, encodeEntry(odd), 1 + 2 + 5},
-		{"1 bit, 9 values", 1, encodeEntry(odd), 1 + 2 + 2},
-		{"5 bits, 9 values", 5, encodeEntry(odd), 1 + 2 + 6},
-		{"3 bits", 3, encodeEntry(sk), 1 + 2 + 6},
+		{"no lead, no content", 8, encodeEntry(sk), 1 + 16},
+		{"lead", 8, encodeEntry(withLead), 1 + 2 + 2 + 16},
+		{"content", 8, encodeEntryContent(sk, 42), 1 + 2 + 16},
+		{"lead and content", 8, encodeEntryContent(withLead, 42), 1 + 4 + 2 + 16},
+		{"lead and content, low 16 bits 0", 8, encodeEntryContent(lowZero, 1<<40), 1 + 4 + 2 + 16},
+		{"4 bits", 4, encodeEntry(sk), 1 + 8},
+		{"4 bits, 9 values", 4, encodeEntry(odd), 1 + 5},
+		{"1 bit, 9 values", 1, encodeEntry(odd), 1 + 2},
+		{"5 bits, 9 values", 5, encodeEntry(odd), 1 + 6},
+		{"3 bits", 3, encodeEntry(sk), 1 + 6},
 		{"another version", 8, append([]byte{entryVersion + 1}, make([]byte, 40)...), 1 + 41},
 		{"too short", 8, []byte{entryVersion, 1, 2}, 1 + 3},
 		{"empty", 8, nil, 0},
@@ -51,6 +55,12 @@ func TestPack(t *testing.T) {
 		} else if _, dup, _ := p.PackedVerdict(packed, packed); dup {
 			t.Errorf("%s: an entry of another layout is a duplicate", c.name)
 		}
+	}
+	// A lead or content hash is kept by its low 16 bits, and is there
+	// whatever they are.
+	p.Bits = 8
+	if e, ok := unpacked(p.Pack(nil, encodeEntryContent(lowZero, 1<<40))); !ok || e.lead == 0 || e.content == 0 || e.shingles != lowZero.Shingles {
+		t.Errorf("lead %x, content 1<<40: unpacked %+v, %v; want both there, with the shingle count", lowZero.Lead, e, ok)
 	}
 }
 
@@ -213,6 +223,41 @@ func TestAgreeing(t *testing.T) {
 				}
 				if got := agreeing(x, y, nb, n); got != want {
 					t.Fatalf("%d values of %d bits: %d agree, want %d", n, nb, got, want)
+				}
+			}
+		}
+	}
+}
+
+// Of n values, eq agreeing reach the threshold exactly when eq is at
+// least MinAgreeing, at every width, length and count, for entries with
+// and without a content hash (Agreement's two ways), and Agreement counts
+// as PackedVerdict does.
+func TestMinAgreeing(t *testing.T) {
+	for _, th := range []float64{0.05, 0.3, 0.5, 0.77, 1} {
+		p := Params{Threshold: th}
+		for nb := 1; nb <= 8; nb++ {
+			p.Bits = nb
+			for _, n := range []int{1, 2, 7, 20, 33, 64} {
+				need := p.MinAgreeing(n, nb)
+				for eq := 0; eq <= n; eq++ {
+					a, b := Sketch{Sig: make([]uint64, n)}, Sketch{Sig: make([]uint64, n)}
+					for i := range n {
+						a.Sig[i], b.Sig[i] = uint64(i), uint64(i)
+						if i >= eq {
+							b.Sig[i]++ // differs in its lowest bit
+						}
+					}
+					for _, content := range [][2]uint64{{0, 0}, {99, 100}} {
+						x, y := p.Pack(nil, encodeEntryContent(a, content[0])), p.Pack(nil, encodeEntryContent(b, content[1]))
+						_, dup, _ := p.PackedVerdict(x, y)
+						if dup != (eq >= need) {
+							t.Fatalf("threshold %v, %d values of %d bits, %d agree: duplicate %v, MinAgreeing %d", th, n, nb, eq, dup, need)
+						}
+						if got, gn, gb, lead, ok := Agreement(x, y); !ok || got != eq || gn != n || gb != nb || lead {
+							t.Fatalf("%d values of %d bits, %d agree: Agreement %d of %d, %d bits, lead %v, ok %v", n, nb, eq, got, gn, gb, lead, ok)
+						}
+					}
 				}
 			}
 		}

@@ -17,8 +17,7 @@ const (
 	firstDataChunk = 32 << 10 // a segment's first data chunk; each next doubles, to 1 MB
 
 	// maxDup bounds what a duplicate keeps of its original (dup): an id
-	// (with room for a length it does not keep), the kind and the
-	// similarity.
+	// (packed, or after its length), the kind and the similarity.
 	maxDup = binary.MaxVarintLen16 + maxString + 3
 )
 

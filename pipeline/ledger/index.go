@@ -71,7 +71,8 @@ type Result struct {
 // narrow.
 type Index struct {
 	rules Rules
-	span  int64 // nanoseconds of ledger time per segment
+	same  story.Judge // rules.Story's
+	span  int64       // nanoseconds of ledger time per segment
 
 	mu      sync.Mutex
 	slots   []uint64     // the slots of the record being applied (slotsOf)
@@ -83,6 +84,11 @@ type Index struct {
 	tabs    []*keyTables // the tables of x.slots (slotsOf)
 	checked []ref        // room for apply's candidates
 	owners  []ref        // room for apply's owners
+	// stories are the states of the stories of two or more articles
+	// (entry.story numbers them from 1), freed is the numbers of the
+	// ones freed since (release).
+	stories []*storyState
+	freed   []uint32
 	// storyCands counts the story candidates judged by their signatures
 	// (BenchmarkIndexed reports them an article).
 	storyCands uint64
@@ -109,15 +115,17 @@ type segment struct {
 }
 
 // entry is one applied record: what later records compare with, and the
-// verdict it got, in 32 bytes. Its id, signatures and the id of its
+// verdict it got, in 24 bytes and no pointer (the garbage collector does
+// not read a million of them). Its id, signatures and the id of its
 // original are in its segment's data, its feed in the segment's feeds;
 // it does not keep its segment (8 bytes an article), which whoever finds
 // it knows (ref).
 type entry struct {
-	// story is the entry's story, nil while it is a story of this entry
-	// alone (most are: its state is then the entry's own fields, and is
-	// made when a second article joins, by storyOf).
-	story *storyState
+	// story is the number of the entry's story in Index.stories, 0 while
+	// it is a story of this entry alone (most are: its state is then the
+	// entry's own fields, and is made when a second article joins, by
+	// storyOf).
+	story uint32
 	pos   uint32 // its ledger position, less its segment's first (seq)
 	off   uint32 // where the entry's fields start in seg.data: chunk<<20 | place (dataChunks)
 	ms    int32  // its ledger time in milliseconds from its segment's first (time)
@@ -125,10 +133,12 @@ type entry struct {
 	// most 65,535 said).
 	sources uint16
 	feed    uint16 // the number of its feed in seg.feeds
-	// The lengths of the near and story signatures and of what a
-	// duplicate keeps of its original (dup).
-	nearLen, storyLen, dupLen uint16
-	flags                     flags
+	// The lengths of the near and story signatures (a story signature
+	// packs into 21 bytes; of one over 255, which is not a story
+	// sketch's, apply keeps the first byte, which matches none).
+	nearLen  uint16
+	storyLen uint8
+	flags    flags
 }
 
 // ref is an entry and the segment that holds it; the zero ref is none.
@@ -201,18 +211,30 @@ func (e ref) storySig() []byte {
 	return e.field(e.sigs()+int(e.nearLen), int(e.storyLen))
 }
 
-// dup is what a duplicate keeps of its original, after its signatures:
-// the original's id (packID), the kind, the similarity in thousandths (2
-// bytes).
+// dup is what a duplicate keeps of its original, after its signatures
+// (empty for an original): the original's id (packID: 16 bytes, or its
+// length and itself), the kind, the similarity in thousandths (2 bytes).
 func (e ref) dup() []byte {
-	return e.field(e.sigs()+int(e.nearLen)+int(e.storyLen), int(e.dupLen))
+	if !e.is(duplicate) {
+		return nil
+	}
+	from, n := e.sigs()+int(e.nearLen)+int(e.storyLen), 16
+	if !e.is(hexDup) {
+		l, k := binary.Uvarint(e.seg.data.from(e.off)[from:])
+		n = k + int(l)
+	}
+	return e.field(from, n+3)
 }
 
 // original is what dup holds, taken apart (a duplicate's).
 func (e ref) original() (id []byte, kind Kind, similarity uint16) {
 	d := e.dup()
 	n := len(d) - 3
-	return d[:n], Kind(d[n]), binary.LittleEndian.Uint16(d[n+1:])
+	if id = d[:n]; !e.is(hexDup) {
+		_, k := binary.Uvarint(id)
+		id = id[k:]
+	}
+	return id, Kind(d[n]), binary.LittleEndian.Uint16(d[n+1:])
 }
 
 // storyState is a story: its id, when it was first seen, its sources.
@@ -221,6 +243,7 @@ type storyState struct {
 	first   int64
 	count   int
 	sources []storySource // up to MaxSources, in join order
+	refs    int           // the entries of the index in it (release)
 }
 
 type storySource struct {
@@ -269,7 +292,7 @@ const segmentsPerHorizon = 16
 // NewIndex returns an empty index.
 func NewIndex(r Rules) *Index {
 	r = r.withDefaults()
-	return &Index{rules: r, span: int64(r.Horizon / segmentsPerHorizon), wake: make(chan struct{}), exact: newKeyTables(false), bands: newKeyTables(true)}
+	return &Index{rules: r, same: r.Story.Judge(), span: int64(r.Horizon / segmentsPerHorizon), wake: make(chan struct{}), exact: newKeyTables(false), bands: newKeyTables(true)}
 }
 
 // Len is the number of records indexed.
@@ -296,13 +319,13 @@ func (x *Index) Apply(seq uint64, t time.Time, r *Record) Result {
 	defer x.mu.Unlock()
 	if seq <= x.applied {
 		if e := x.at(seq); e.entry != nil {
-			return e.result()
+			return x.result(e)
 		}
 		return Result{}
 	}
 	e := x.apply(seq, t.UnixNano(), r)
 	x.advance(seq)
-	return e.result()
+	return x.result(e)
 }
 
 // Skip marks position seq as applied without a record (a message that
@@ -330,7 +353,7 @@ func (x *Index) Wait(ctx context.Context, seq uint64) (Result, error) {
 			e := x.at(seq)
 			var r Result
 			if e.entry != nil {
-				r = e.result()
+				r = x.result(e)
 			}
 			x.mu.Unlock()
 			if e.entry == nil {
@@ -431,16 +454,20 @@ func (x *Index) apply(seq uint64, now int64, r *Record) ref {
 	idSlot, keySlots, storySlots := x.slots[0], x.slots[1:1+len(r.Keys)], x.slots[1+len(r.Keys):]
 	x.warm()
 	if prev := x.owner(&x.exact, idSlot, now); prev.entry != nil && prev.is(hexID) == e.is(hexID) && bytes.Equal(prev.id(), e.id()) {
-		e.copyVerdict(prev)
+		x.copyVerdict(e, prev)
 		return e
 	}
 	x.exact.cur.set(idSlot, self)
-	// Record limits (maxString, maxSig) keep every length in 16 bits.
+	// Record limits (maxString, maxSig) keep a near signature's length in
+	// 16 bits; a story signature's is cut to 8 below.
 	at := len(*data)
 	*data = x.rules.Near.Pack(*data, r.NearSig)
 	e.nearLen, at = uint16(len(*data)-at), len(*data)
 	*data = x.rules.Story.Pack(*data, r.StorySig)
-	e.storyLen = uint16(len(*data) - at)
+	if len(*data)-at > math.MaxUint8 { // not a story signature (Pack keeps it as it is)
+		*data = (*data)[:at+1]
+	}
+	e.storyLen = uint8(len(*data) - at)
 
 	// Duplicates: the first exact key owned by an earlier article decides;
 	// a near key's owner must have a similar signature.
@@ -515,16 +542,17 @@ func (x *Index) apply(seq uint64, now int64, r *Record) ref {
 			x.bands.cur.set(storySlots[i], self)
 			continue
 		}
-		if e.story != nil || o == e || !o.is(hasStory) || slices.Contains(checked, o) {
+		if e.story != 0 || o == e || !o.is(hasStory) || slices.Contains(checked, o) {
 			continue
 		}
 		checked = append(checked, o)
 		x.storyCands++
-		if x.rules.Story.Same(e.storySig(), o.storySig()) {
-			e.story = o.storyOf()
+		if x.same.Same(e.storySig(), o.storySig()) {
+			e.story = x.storyOf(o)
+			x.stories[e.story].refs++
 		}
 	}
-	if e.story == nil {
+	if e.story == 0 {
 		// A story of its own: its state is made when a second joins.
 		e.flags |= newStory | added
 		e.sources = 1
@@ -610,20 +638,44 @@ func (x *Index) warmSigs(owners []ref) {
 	x.sink += uint32(sum)
 }
 
-// storyOf is the state of the story e started or joined, made now if e
-// started it and no other article joined it yet.
-func (e ref) storyOf() *storyState {
-	if e.story == nil {
-		e.story = &storyState{id: natsutil.Token(unpackID(e.id(), e.is(hexID))), first: e.time(), count: 1,
-			sources: []storySource{{feed: e.seg.feeds[e.feed], joined: e.time()}}}
+// storyOf is the number of the story e started or joined, its state made
+// now if e started it and no other article joined it yet (x.mu held).
+func (x *Index) storyOf(e ref) uint32 {
+	if e.story == 0 {
+		st := &storyState{id: natsutil.Token(unpackID(e.id(), e.is(hexID))), first: e.time(), count: 1,
+			sources: []storySource{{feed: e.seg.feeds[e.feed], joined: e.time()}}, refs: 1}
+		if n := len(x.freed); n > 0 {
+			e.story, x.freed = x.freed[n-1], x.freed[:n-1]
+			x.stories[e.story] = st
+		} else {
+			if len(x.stories) == 0 {
+				x.stories = append(x.stories, nil) // 0: none
+			}
+			e.story = uint32(len(x.stories))
+			x.stories = append(x.stories, st)
+		}
 	}
 	return e.story
+}
+
+// release frees the states of the stories whose last entries were in s,
+// a dropped segment (x.mu held).
+func (x *Index) release(s *segment) {
+	for j := range s.entries.len() {
+		if n := s.entries.at(j).story; n != 0 {
+			st := x.stories[n]
+			if st.refs--; st.refs == 0 {
+				x.stories[n] = nil
+				x.freed = append(x.freed, n)
+			}
+		}
+	}
 }
 
 // join adds e's feed to e's story unless it carried the story already,
 // and records the story's state as of e.
 func (x *Index) join(e ref, now int64) {
-	st, cfg, feed := e.story, x.rules.Story, e.seg.feeds[e.feed]
+	st, cfg, feed := x.stories[e.story], x.rules.Story, e.seg.feeds[e.feed]
 	known := false
 	for _, s := range st.sources {
 		if s.feed == feed {
@@ -697,6 +749,7 @@ func (s *segment) ms(now int64) int32 { return int32(floorMs(now) - s.firstMs) }
 func (x *Index) segment(now int64, seq uint64) *segment {
 	for len(x.segs) > 0 && x.segs[0].last < now-int64(x.rules.Horizon) {
 		x.entries -= x.segs[0].entries.len()
+		x.release(x.segs[0])
 		x.segs[0] = nil
 		x.segs = x.segs[1:]
 		if len(x.segs) == 0 { // the newest went too: its keys with it
@@ -751,7 +804,7 @@ func (x *Index) merge(kt *keyTables, base uint64) {
 		kt.old.merged(add, base, isLive, tb.add)
 		sealed = tb.table()
 	}
-	kt.old, kt.cur = sealed, newHot(kt.cur.n, kt.cur.narrow())
+	kt.old, kt.cur = sealed, newHot(kt.cur.n+kt.cur.n/8, kt.cur.narrow())
 }
 
 // markDuplicate makes e, the entry being applied (its fields last in its
@@ -760,12 +813,12 @@ func (e ref) markDuplicate(o ref, kind Kind, sim float64) {
 	e.flags |= duplicate
 	root, packed := o.root()
 	data := e.seg.data.last() // e's fields are last in it
-	at := len(*data)
-	*data = binary.LittleEndian.AppendUint16(append(append(*data, root...), byte(kind)), uint16(sim*1000+0.5))
-	e.dupLen = uint16(len(*data) - at)
 	if packed {
 		e.flags |= hexDup
+	} else {
+		*data = binary.AppendUvarint(*data, uint64(len(root)))
 	}
+	*data = binary.LittleEndian.AppendUint16(append(append(*data, root...), byte(kind)), uint16(sim*1000+0.5))
 }
 
 // root is the id of the original e belongs to (its own when it is one),
@@ -805,22 +858,26 @@ func unpackID(b []byte, packed bool) string {
 	return string(b)
 }
 
-// copyVerdict gives e, a repeat of prev's article, prev's verdict. A
-// repeat owns no keys, so no later article meets it.
-func (e ref) copyVerdict(prev ref) {
+// copyVerdict gives e, a repeat of prev's article, prev's verdict (x.mu
+// held). A repeat owns no keys, so no later article meets it.
+func (x *Index) copyVerdict(e, prev ref) {
 	if prev.is(hasStory) {
-		prev.storyOf() // its first-seen time is prev's, not e's
+		x.storyOf(prev) // its first-seen time is prev's, not e's
 	}
 	pos, ms, off, feed := e.pos, e.ms, e.off, e.feed
 	*e.entry = *prev.entry // the same id, packed alike (hexID)
 	e.pos, e.ms, e.off, e.feed = pos, ms, off, feed
+	if e.story != 0 {
+		x.stories[e.story].refs++
+	}
 	e.flags |= repeat
 	e.nearLen, e.storyLen = 0, 0
 	data := e.seg.data.last() // e's fields are last in it
 	*data = append(*data, prev.dup()...)
 }
 
-func (e ref) result() Result {
+// result is e's verdict (x.mu held).
+func (x *Index) result(e ref) Result {
 	var r Result
 	if e.is(duplicate) {
 		of, kind, sim := e.original()
@@ -828,8 +885,9 @@ func (e ref) result() Result {
 	}
 	if e.is(hasStory) {
 		id, first := "", e.time()
-		if e.story != nil {
-			id, first = e.story.id, e.story.first
+		if e.story != 0 {
+			st := x.stories[e.story]
+			id, first = st.id, st.first
 		} else {
 			id = natsutil.Token(unpackID(e.id(), e.is(hexID)))
 		}

@@ -190,22 +190,25 @@ func (t *table) each(fn func(k uint64, v uint32)) {
 }
 
 // count is the number of slots in t.
-func (t *table) count() int { return len(t.hi) }
+func (t *table) count() int { return t.n }
 
-// Values that span all 32 bits (4 billion live entries) are kept whole.
+// Values that span all 32 bits (4 billion live entries) are kept whole,
+// in an exact table and beside 16 bits of each slot in a narrow one.
 func TestTableWideValues(t *testing.T) {
-	tb := newTableBuilder(3, false, 5, 1<<32)
-	want := map[uint64]uint32{1: 4, 2: 5, 3: 1 << 31}
-	for _, k := range slices.Sorted(maps.Keys(want)) {
-		tb.add(k, want[k])
-	}
-	tab := tb.table()
-	if tab.width != 32 {
-		t.Fatalf("width %d, want 32", tab.width)
-	}
-	for k, v := range want {
-		if got, ok := tab.get(k); !ok || got != v {
-			t.Errorf("get(%d) = %d, %v; want %d", k, got, ok, v)
+	for _, narrow := range []bool{false, true} {
+		tb := newTableBuilder(3, narrow, 5, 1<<32)
+		want := map[uint64]uint32{1 << 32: 4, 2 << 32: 5, 3 << 32: 1 << 31, math.MaxUint32 << 32: 7}
+		for _, k := range slices.Sorted(maps.Keys(want)) {
+			tb.add(k, want[k])
+		}
+		tab := tb.table()
+		if tab.width != 32 {
+			t.Fatalf("narrow %v: width %d, want 32", narrow, tab.width)
+		}
+		for k, v := range want {
+			if got, ok := tab.get(k); !ok || got != v {
+				t.Errorf("narrow %v: get(%x) = %d, %v; want %d", narrow, k, got, ok, v)
+			}
 		}
 	}
 }
@@ -261,15 +264,19 @@ func TestNeighbourSlots(t *testing.T) {
 }
 
 // hot agrees with a Go map through growth and overwrites, and lists its
-// pairs in slot order; so does a narrow one, with band slots (low 32 bits
-// 0, bandSlot).
+// pairs in slot order, whether its places are a power of two or not (as
+// a segment's, sized for the last one's keys); so does a narrow one, with
+// band slots (low 32 bits 0, bandSlot).
 func TestHot(t *testing.T) {
 	for _, narrow := range []bool{false, true} {
 		mask := ^uint64(0)
 		if narrow {
 			mask = ^uint64(1<<32 - 1)
 		}
-		h := newHot(0, narrow)
+		h := newHot(1500, narrow)
+		if len(h.places) != 2000 {
+			t.Fatalf("narrow %v: %d places for 1,500 slots, want 2,000", narrow, len(h.places))
+		}
 		m := map[uint64]uint32{}
 		rng := rand.New(rand.NewPCG(3, 3))
 		for i := range 50_000 {
@@ -313,8 +320,9 @@ func TestHot(t *testing.T) {
 
 		// Slots whose places wrap past the last to the first ones, and
 		// slots far from uniform (all in a few places), come out sorted too.
-		for _, step := range []uint64{1 << 40, 1 << 32} {
-			h := newHot(0, narrow)
+		for _, c := range []struct{ room, step uint64 }{{0, 1 << 40}, {0, 1 << 32}, {1000, 1 << 40}, {1000, 1 << 32}} {
+			step := c.step
+			h := newHot(int(c.room), narrow)
 			var want []uint64
 			for i := range uint64(700) {
 				k := (^uint64(0) - i*step) & mask
@@ -330,7 +338,7 @@ func TestHot(t *testing.T) {
 				got = append(got, p.slot)
 			}
 			if !slices.Equal(got, want) {
-				t.Fatalf("narrow %v, step %x: sorted gives %d slots, not the %d in order", narrow, step, len(got), len(want))
+				t.Fatalf("narrow %v, %d places, step %x: sorted gives %d slots, not the %d in order", narrow, len(h.places), step, len(got), len(want))
 			}
 		}
 	}
@@ -565,7 +573,7 @@ func TestSegmentChunks(t *testing.T) {
 		if want := x.rules.Near.Pack(nil, sig(i)); !bytes.Equal(e.nearSig(), want) {
 			t.Fatalf("record %d: near signature of %d bytes, want %d", i, len(e.nearSig()), len(want))
 		}
-		r := e.result()
+		r := x.result(e)
 		switch {
 		case i < originals && r.Duplicate != nil:
 			t.Fatalf("record %d: duplicate %+v, want an original", i, r.Duplicate)
@@ -657,8 +665,8 @@ func TestSegmentTimes(t *testing.T) {
 			t.Errorf("%s: c %+v, story %+v; want a duplicate of a, in a's story first seen at 5 ms", name, r.Duplicate, r.Story)
 		}
 	}
-	if size := unsafe.Sizeof(entry{}); size != 32 {
-		t.Errorf("an entry takes %d bytes, want 32", size)
+	if size := unsafe.Sizeof(entry{}); size != 24 {
+		t.Errorf("an entry takes %d bytes, want 24", size)
 	}
 }
 
@@ -692,5 +700,71 @@ func TestStoryOwnerExpiry(t *testing.T) {
 	}
 	if r := x.Apply(4, at, &Record{Article: "d", Feed: "g", StoryKeys: []uint64{1}, StorySig: final}); r.Story == nil || r.Story.ID != "a" || r.Story.Sources != 2 {
 		t.Errorf("d, a's story 0.4 s before a expires: story %+v, want a's with 2 sources", r.Story)
+	}
+}
+
+// A story's state lives as long as one of its articles is indexed: a
+// story whose first article has expired is still joined by its name, and
+// one whose articles have all expired is forgotten, its state's number
+// used again by a later story. An index that runs for many horizons keeps
+// only the states of its live stories.
+func TestStoriesReleased(t *testing.T) {
+	h := time.Hour
+	x := NewIndex(Rules{Horizon: h})
+	_, sig, ok := x.rules.Story.Sketch(dedup.Words{Title: strings.Fields("valencia floods force thousands from homes")})
+	if !ok {
+		t.Fatal("no sketch")
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	seq := uint64(0)
+	apply := func(at time.Duration, id, feed string) Result {
+		seq++
+		return x.Apply(seq, t0.Add(at), &Record{Article: id, Feed: feed, StoryKeys: []uint64{1, 2}, StorySig: sig})
+	}
+	for round := range 40 {
+		start := time.Duration(round) * 3 * h
+		a, b := fmt.Sprint(round, "a"), fmt.Sprint(round, "b")
+		if r := apply(start, a, "f"); r.Story == nil || r.Story.ID != a || !r.NewStory {
+			t.Fatalf("round %d: %s's story %+v, want a new one", round, a, r.Story)
+		}
+		if r := apply(start+h/2, b, "g"); r.Story == nil || r.Story.ID != a || r.Story.Sources != 2 {
+			t.Fatalf("round %d: %s's story %+v, want %s's with 2 sources", round, b, r.Story, a)
+		}
+		if r := apply(start+h/2, b, "g"); !r.Repeat || r.Story == nil || r.Story.ID != a {
+			t.Fatalf("round %d: %s redelivered: %+v, story %+v, want a repeat in %s's story", round, b, r, r.Story, a)
+		}
+		// a has expired, b has not: its story goes on under a's name.
+		c := fmt.Sprint(round, "c")
+		if r := apply(start+h+h/4, c, "k"); r.Story == nil || r.Story.ID != a || r.Story.Sources != 3 || !r.Story.FirstSeen.Equal(t0.Add(start)) {
+			t.Fatalf("round %d: %s's story %+v, want %s's, first seen %v, with 3 sources", round, c, r.Story, a, t0.Add(start))
+		}
+	}
+	if n := len(x.stories) - len(x.freed); n > 3 {
+		t.Fatalf("%d story states kept after 40 horizons of one story each", n)
+	}
+	if len(x.stories) > 4 {
+		t.Fatalf("%d story numbers used for one story at a time", len(x.stories))
+	}
+}
+
+// A story signature no story sketch makes (too long to be packed) tells
+// no story the same as any other, and leaves the entry's other fields
+// whole.
+func TestLongStorySig(t *testing.T) {
+	x := NewIndex(Rules{})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	long := bytes.Repeat([]byte{7}, 300)
+	key := Key{Kind: KindURL, Hash: 5}
+	for i, id := range []string{"first", "second"} {
+		r := x.Apply(uint64(i+1), t0.Add(time.Duration(i)*time.Second), &Record{Article: id, Feed: "f", Keys: []Key{key}, StoryKeys: []uint64{1}, StorySig: long})
+		if r.Story == nil || r.Story.ID != id || !r.NewStory {
+			t.Fatalf("%s: story %+v, want one of its own", id, r.Story)
+		}
+		if i == 1 && (r.Duplicate == nil || r.Duplicate.Of != "first") {
+			t.Fatalf("%s: duplicate %+v, want of first", id, r.Duplicate)
+		}
+		if e := x.at(uint64(i + 1)); string(e.id()) != id || e.storyLen != 1 {
+			t.Fatalf("%s: entry of id %q with a story signature of %d bytes", id, e.id(), e.storyLen)
+		}
 	}
 }

@@ -12,7 +12,9 @@ import (
 // until the next merge. Both map slots (uniform 64-bit hashes) to numbers.
 
 // hot is an open-addressing hash table of slots to entry indexes (linear
-// probing on the slot's top bits, which are uniform), 3/8 to 3/4 full. A
+// probing from a place the slot's top bits, which are uniform, scale to),
+// at most 3/4 full, of any size (a power of two would hold up to twice
+// the room a segment's keys need: 17 bytes an article at a million). A
 // place holds a slot's top 32 bits beside its value, so a probe reads one
 // cache line, and in an exact table its low 32 bits apart (read only when
 // the top ones match): 12 bytes a place; a narrow one (band slots, whose
@@ -21,11 +23,22 @@ type hot struct {
 	places []uint64 // top 32 bits << 32 | index + 1; 0: an empty place
 	lo     []uint32 // nil: narrow
 	n      int
-	shift  uint // 64 - log2(len(places))
 }
 
 // narrow reports whether h keeps no low bits (band slots).
 func (h *hot) narrow() bool { return h.lo == nil }
+
+// home is the place where slot k's probe starts: its top 32 bits scaled
+// to the places, so that slots in order have homes in order (sorted).
+func (h *hot) home(k uint64) int { return int(k >> 32 * uint64(len(h.places)) >> 32) }
+
+// next is the place probed after i.
+func (h *hot) next(i int) int {
+	if i++; i == len(h.places) {
+		return 0
+	}
+	return i
+}
 
 // holds reports whether place i, holding p, holds slot k.
 func (h *hot) holds(i int, p, k uint64) bool {
@@ -37,8 +50,7 @@ func (h *hot) get(k uint64) (uint32, bool) {
 	if h.n == 0 {
 		return 0, false
 	}
-	mask := len(h.places) - 1
-	for i := int(k >> h.shift); ; i = (i + 1) & mask {
+	for i := h.home(k); ; i = h.next(i) {
 		switch p := h.places[i]; {
 		case p == 0:
 			return 0, false
@@ -51,7 +63,7 @@ func (h *hot) get(k uint64) (uint32, bool) {
 // place adds the place a lookup of k reads first to w (Index.warm).
 func (h *hot) place(k uint64, w *warmth) {
 	if h.n > 0 {
-		w.u64 = append(w.u64, &h.places[k>>h.shift])
+		w.u64 = append(w.u64, &h.places[h.home(k)])
 	}
 }
 
@@ -60,9 +72,8 @@ func (h *hot) set(k uint64, v uint32) {
 	if 4*(h.n+1) > 3*len(h.places) {
 		h.grow()
 	}
-	mask := len(h.places) - 1
 	place := k>>32<<32 | uint64(v+1)
-	for i := int(k >> h.shift); ; i = (i + 1) & mask {
+	for i := h.home(k); ; i = h.next(i) {
 		switch p := h.places[i]; {
 		case p == 0:
 			h.places[i] = place
@@ -79,15 +90,12 @@ func (h *hot) set(k uint64, v uint32) {
 }
 
 // newHot is an empty hot table, narrow or not, with room for n slots
-// before it grows: a new segment's table is sized for as many keys as the
-// last one had, so it does not stop to grow (and rehash millions of
-// slots) while records wait.
+// before it grows: a new segment's table is sized for an eighth more keys
+// than the last one had, so it seldom stops to grow (and rehash millions
+// of slots) while records wait.
 func newHot(n int, narrow bool) hot {
-	size := 1024
-	for 3*size < 4*n {
-		size *= 2
-	}
-	h := hot{places: make([]uint64, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	size := max(1024, (4*n+2)/3)
+	h := hot{places: make([]uint64, size)}
 	if !narrow {
 		h.lo = make([]uint32, size)
 	}
@@ -97,7 +105,7 @@ func newHot(n int, narrow bool) hot {
 // grow doubles the places and puts every slot back.
 func (h *hot) grow() {
 	old := *h
-	*h = newHot(2*len(old.places)*3/4, old.narrow())
+	*h = newHot(len(old.places)*3/2, old.narrow())
 	for i, p := range old.places {
 		if p != 0 {
 			h.set(old.slot(i), uint32(p)-1)
@@ -132,7 +140,7 @@ func (h *hot) sorted() []pair {
 	for i, v := range h.places {
 		if v != 0 {
 			p := pair{h.slot(i), uint32(v) - 1}
-			if int(p.slot>>h.shift) > i {
+			if h.home(p.slot) > i {
 				wrapped = append(wrapped, p)
 			} else {
 				pairs = append(pairs, p)
@@ -158,44 +166,77 @@ func (h *hot) sorted() []pair {
 // numbers (their low 32 bits). A slot's top bits choose its bucket: 16
 // bits (256 KiB of bucket starts) up to 4M keys, more above, so that a
 // bucket holds 32-64 keys and start, where each bucket begins in 4 bytes
-// per 32 keys or more, stays in the CPU's cache. In its bucket a slot is
-// kept as its bits 32-47 (hi) and, in an exact table, its low 32 bits
-// (lo), sorted, beside its value. Values are kept less the smallest a
-// table may hold (base), in as few bits as the span of the index's live
-// entries needs (width: 20 at a million), back to back: about 8.5 bytes a
-// key in an exact table, 4.5 in a narrow one, at a million entries. A
-// slot is found where its bits put it in its bucket (slots are uniform),
-// stepping on hi, 32 to a cache line: a lookup of an absent slot (most
-// are) reads one line or two.
+// per 32 keys or more, stays in the CPU's cache. In its bucket the slots
+// are sorted, and a value is kept less the smallest a table may hold
+// (base), in as few bits as the span of the index's live entries needs
+// (width: 20 at a million). A slot is found where its bits put it in its
+// bucket (slots are uniform), stepping on the bits kept of it: a lookup
+// of an absent slot (most are) reads one cache line or two.
 //
-// An exact table knows every slot by all its 64 bits (the top 16 are in
-// its bucket's number). A narrow table knows only a slot's top 32 bits,
-// whatever its number of buckets: the index gives it only slots whose low
-// 32 bits are 0 (band keys, bandSlot), so it is exact for them too, and
-// tables of any size merge into one another without loss.
+// An exact table knows every slot by all its 64 bits: the top 16 or more
+// in its bucket's number, bits 32-47 (hi, 32 to a cache line) and the low
+// 32 bits (lo) in arrays of their own, the values back to back in a
+// third: about 8.5 bytes a key at a million entries.
+//
+// A narrow table knows only a slot's top 32 bits, whatever its number of
+// buckets: the index gives it only slots whose low 32 bits are 0 (band
+// keys, bandSlot), so it is exact for them too, and tables of any size
+// merge into one another without loss. It keeps a slot's bits below its
+// bucket's number and above bit 32 (32 - bits of them) and its value side
+// by side, in fields of width + 32 - bits bits back to back: a probe reads
+// one cache line for both, and a key takes 34 bits at 13M band keys (18
+// bucket bits, 20-bit values).
 type table struct {
-	hi    []uint16
-	lo    []uint32 // nil: a narrow table
-	vals  []byte   // value - base, width bits each, then 8 bytes of slack
+	hi    []uint16 // exact: bits 32-47 of each slot
+	lo    []uint32 // exact: the low 32 bits of each slot; nil: a narrow table
+	vals  []byte   // exact: value - base, width bits each; narrow: fields; then 8 bytes of slack
+	n     int      // slots
 	base  uint32
-	width uint     // 1 to 32
+	width uint     // of a value: 1 to 32
+	field uint     // of a narrow table's field: width + rest
+	rest  uint     // of a narrow table's slot bits kept: 32 - bits
 	start []uint32 // 1<<bits + 1 (nil while empty)
 	bits  uint
 }
 
-// parts are the bits of slot k a table keeps beside its bucket's number
-// (which holds the top 16 or more).
-func parts(k uint64) (hi uint16, lo uint32) { return uint16(k >> 32), uint32(k) }
+// narrow reports whether t keeps only its slots' top 32 bits.
+func (t *table) narrow() bool { return t.lo == nil }
 
-// slot is the slot kept as bucket b, hi and lo (lo 0 in a narrow table).
-func (t *table) slot(b uint64, hi uint16, lo uint32) uint64 {
-	return b<<(64-t.bits) | uint64(hi)<<32 | uint64(lo)
+// key is the part of slot k a lookup steps on in its bucket: bits 32-47
+// in an exact table, bits 32 to 63-bits in a narrow one.
+func (t *table) key(k uint64) uint32 {
+	if t.narrow() {
+		return uint32(k>>32) & (1<<t.rest - 1)
+	}
+	return uint32(uint16(k >> 32))
+}
+
+// keyAt is the key (above) of place i.
+func (t *table) keyAt(i int) uint32 {
+	if t.narrow() {
+		return uint32(t.bitsAt(i*int(t.field)+int(t.width), t.rest))
+	}
+	return uint32(t.hi[i])
 }
 
 // val is the value of place i.
 func (t *table) val(i int) uint32 {
-	at := uint(i) * t.width
-	return t.base + uint32(binary.LittleEndian.Uint64(t.vals[at>>3:])>>(at&7)&(1<<t.width-1))
+	at := i * int(t.width)
+	if t.narrow() {
+		at = i * int(t.field)
+	}
+	return t.base + uint32(t.bitsAt(at, t.width))
+}
+
+// bitsAt is the n bits of vals from bit at on (n + at%8 <= 64).
+func (t *table) bitsAt(at int, n uint) uint64 {
+	return binary.LittleEndian.Uint64(t.vals[at>>3:]) >> (at & 7) & (1<<n - 1)
+}
+
+// slot is the slot kept in bucket b as key and lo (lo 0 in a narrow
+// table).
+func (t *table) slot(b uint64, key, lo uint32) uint64 {
+	return b<<(64-t.bits) | uint64(key)<<32 | uint64(lo)
 }
 
 // guess returns the bounds of k's bucket and the place between them
@@ -207,25 +248,25 @@ func (t *table) guess(k uint64) (lo, hi, i int) {
 }
 
 func (t *table) get(k uint64) (uint32, bool) {
-	if len(t.hi) == 0 {
+	if t.n == 0 {
 		return 0, false
 	}
 	lo, hi, i := t.guess(k)
 	if lo == hi {
 		return 0, false
 	}
-	// From where k's bits put it, step to the first place of its hi.
-	h, l := parts(k)
-	if t.hi[i] < h {
-		for i++; i < hi && t.hi[i] < h; i++ {
+	// From where k's bits put it, step to the first place of its key.
+	h := t.key(k)
+	if t.keyAt(i) < h {
+		for i++; i < hi && t.keyAt(i) < h; i++ {
 		}
 	} else {
-		for i > lo && t.hi[i-1] >= h {
+		for i > lo && t.keyAt(i-1) >= h {
 			i--
 		}
 	}
-	for ; i < hi && t.hi[i] == h; i++ {
-		if t.lo == nil || t.lo[i] == l {
+	for ; i < hi && t.keyAt(i) == h; i++ {
+		if t.narrow() || t.lo[i] == uint32(k) {
 			return t.val(i), true
 		}
 	}
@@ -233,14 +274,19 @@ func (t *table) get(k uint64) (uint32, bool) {
 }
 
 // place adds the places a lookup of k reads first to w (Index.warm):
-// the hi and the value of the place its bits guess.
+// the key and the value of the place its bits guess.
 func (t *table) place(k uint64, w *warmth) {
-	if len(t.hi) == 0 {
+	if t.n == 0 {
 		return
 	}
-	if lo, hi, i := t.guess(k); lo < hi {
+	lo, hi, i := t.guess(k)
+	switch {
+	case lo == hi:
+	case t.narrow():
+		w.u8 = append(w.u8, &t.vals[i*int(t.field)>>3])
+	default:
 		w.u16 = append(w.u16, &t.hi[i])
-		w.u8 = append(w.u8, &t.vals[uint(i)*t.width>>3])
+		w.u8 = append(w.u8, &t.vals[i*int(t.width)>>3])
 	}
 }
 
@@ -254,10 +300,10 @@ func (t *table) merged(add []pair, base uint64, keep func(v uint32) bool, emit f
 	for b := range max(len(t.start), 1) - 1 {
 		for i := int(t.start[b]); i < int(t.start[b+1]); i++ {
 			var lo uint32
-			if t.lo != nil {
+			if !t.narrow() {
 				lo = t.lo[i]
 			}
-			k := t.slot(uint64(b), t.hi[i], lo)
+			k := t.slot(uint64(b), t.keyAt(i), lo)
 			for ; j < len(add) && add[j].slot < k; j++ {
 				emit(add[j].slot, uint32(base+uint64(add[j].v)))
 			}
@@ -281,7 +327,8 @@ type tableBuilder struct {
 }
 
 // newTableBuilder returns a builder sized for a table of n slots (it
-// grows past them), narrow or exact, whose values lie in base to base+span-1 (mod 2^32).
+// grows past them), narrow or exact, whose values lie in base to
+// base+span-1 (mod 2^32).
 func newTableBuilder(n int, narrow bool, base uint32, span uint64) *tableBuilder {
 	buckets := uint(16)
 	for 1<<(buckets+6) < n {
@@ -290,12 +337,17 @@ func newTableBuilder(n int, narrow bool, base uint32, span uint64) *tableBuilder
 	return newTableBuilderBits(n, narrow, base, span, buckets)
 }
 
-// newTableBuilderBits is newTableBuilder with 2^buckets buckets.
+// newTableBuilderBits is newTableBuilder with 2^buckets buckets (16 to
+// 32).
 func newTableBuilderBits(n int, narrow bool, base uint32, span uint64, buckets uint) *tableBuilder {
 	w := uint(max(1, min(32, bits.Len64(span-1))))
-	t := table{hi: make([]uint16, 0, n), vals: make([]byte, valBytes(n, w)), base: base, width: w, start: make([]uint32, 1<<buckets+1), bits: buckets}
-	if !narrow {
-		t.lo = make([]uint32, 0, n)
+	t := table{base: base, width: w, start: make([]uint32, 1<<buckets+1), bits: buckets}
+	if narrow {
+		t.rest = 32 - buckets
+		t.field = w + t.rest
+		t.vals = make([]byte, valBytes(n, t.field))
+	} else {
+		t.hi, t.lo, t.vals = make([]uint16, 0, n), make([]uint32, 0, n), make([]byte, valBytes(n, w))
 	}
 	return &tableBuilder{t: t}
 }
@@ -304,19 +356,20 @@ func newTableBuilderBits(n int, narrow bool, base uint32, span uint64, buckets u
 func (tb *tableBuilder) add(k uint64, v uint32) {
 	t := &tb.t
 	for ; tb.b <= k>>(64-t.bits); tb.b++ {
-		t.start[tb.b] = uint32(len(t.hi))
+		t.start[tb.b] = uint32(t.n)
 	}
-	hi, lo := parts(k)
-	at := uint(len(t.hi)) * t.width
-	t.hi = append(t.hi, hi)
-	if t.lo != nil {
-		t.lo = append(t.lo, lo)
+	f, n, at := uint64(v-t.base)&(1<<t.width-1), t.width, t.n*int(t.width)
+	if t.narrow() {
+		f, n, at = f|uint64(t.key(k))<<t.width, t.field, t.n*int(t.field)
+	} else {
+		t.hi, t.lo = append(t.hi, uint16(k>>32)), append(t.lo, uint32(k))
 	}
-	for len(t.vals) < int(at>>3)+8 { // past the n slots sized for
+	for len(t.vals) < valBytes(t.n+1, n) { // past the n slots sized for
 		t.vals = append(t.vals, 0)
 	}
 	w := t.vals[at>>3:]
-	binary.LittleEndian.PutUint64(w, binary.LittleEndian.Uint64(w)|uint64(v-t.base)&(1<<t.width-1)<<(at&7))
+	binary.LittleEndian.PutUint64(w, binary.LittleEndian.Uint64(w)|f&(1<<n-1)<<(at&7))
+	t.n++
 }
 
 // table returns the table built, holding no more room than its slots
@@ -324,24 +377,28 @@ func (tb *tableBuilder) add(k uint64, v uint32) {
 // exactly).
 func (tb *tableBuilder) table() table {
 	t := tb.t
-	if len(t.hi) == 0 {
+	if t.n == 0 {
 		return table{}
 	}
 	for ; tb.b < uint64(len(t.start)); tb.b++ {
-		t.start[tb.b] = uint32(len(t.hi))
+		t.start[tb.b] = uint32(t.n)
 	}
-	if v := valBytes(len(t.hi), t.width); len(t.vals) > v { // sized for more
+	w := t.width
+	if t.narrow() {
+		w = t.field
+	}
+	if v := valBytes(t.n, w); len(t.vals) > v { // sized for more
 		t.vals = t.vals[:v]
 	}
+	if cap(t.vals)-len(t.vals) > len(t.vals)/32 {
+		t.vals = slices.Clone(t.vals)
+	}
 	if cap(t.hi)-len(t.hi) > len(t.hi)/32 {
-		t.hi, t.vals = slices.Clone(t.hi), slices.Clone(t.vals)
-		if t.lo != nil {
-			t.lo = slices.Clone(t.lo)
-		}
+		t.hi, t.lo = slices.Clone(t.hi), slices.Clone(t.lo)
 	}
 	return t
 }
 
-// valBytes is the room of n values of w bits and the 8 bytes val reads
-// past the last.
+// valBytes is the room of n values of w bits and the 8 bytes a read
+// reads past the last.
 func valBytes(n int, w uint) int { return (n*int(w)+7)/8 + 8 }

@@ -111,3 +111,30 @@ func (c Config) Same(mine, theirs []byte) bool {
 	_, same, _ := p.PackedVerdict(mine, theirs)
 	return same
 }
+
+// Judge is Same with its threshold turned once into how many of a
+// signature's values must agree: an index compares each new article with
+// several earlier ones (more the more it holds), and counting is most of
+// the cost that leaves.
+type Judge struct {
+	c        Config
+	n, nb    int // the values of the signatures Pack makes, and their bits
+	agreeing int // of n, that tell the same story (dedup.Params.MinAgreeing)
+}
+
+// Judge returns c's judge.
+func (c Config) Judge() Judge {
+	c = c.WithDefaults()
+	p := params
+	p.Threshold = c.Threshold
+	return Judge{c: c, n: params.Hashes, nb: c.Bits, agreeing: p.MinAgreeing(params.Hashes, c.Bits)}
+}
+
+// Same is Config.Same.
+func (j Judge) Same(mine, theirs []byte) bool {
+	eq, n, nb, lead, ok := dedup.Agreement(mine, theirs)
+	if ok && !lead && n == j.n && nb == j.nb {
+		return eq >= j.agreeing
+	}
+	return j.c.Same(mine, theirs) // not a signature of this configuration
+}
