@@ -238,16 +238,21 @@ func (e ref) original() (id []byte, kind Kind, similarity uint16) {
 }
 
 // storyState is a story: its id, when it was first seen, its sources.
+// Real feeds make many (a tenth of rss-2026-01's articles start one that
+// others join), so it is kept small.
 type storyState struct {
-	id      string
+	id      string // its first article's id as its entry keeps it (packID)
+	hexID   bool   // id is packed
 	first   int64
-	count   int
+	count   int32
+	refs    int32         // the entries of the index in it (release)
 	sources []storySource // up to MaxSources, in join order
-	refs    int           // the entries of the index in it (release)
 }
 
+// storySource is a feed of a story and when it joined; the feed is a
+// segment's (segment.feeds), not a copy of its name.
 type storySource struct {
-	feed   string
+	feed   *string
 	joined int64
 }
 
@@ -642,8 +647,8 @@ func (x *Index) warmSigs(owners []ref) {
 // now if e started it and no other article joined it yet (x.mu held).
 func (x *Index) storyOf(e ref) uint32 {
 	if e.story == 0 {
-		st := &storyState{id: natsutil.Token(unpackID(e.id(), e.is(hexID))), first: e.time(), count: 1,
-			sources: []storySource{{feed: e.seg.feeds[e.feed], joined: e.time()}}, refs: 1}
+		st := &storyState{id: string(e.id()), hexID: e.is(hexID), first: e.time(), count: 1,
+			sources: []storySource{{feed: &e.seg.feeds[e.feed], joined: e.time()}}, refs: 1}
 		if n := len(x.freed); n > 0 {
 			e.story, x.freed = x.freed[n-1], x.freed[:n-1]
 			x.stories[e.story] = st
@@ -675,10 +680,10 @@ func (x *Index) release(s *segment) {
 // join adds e's feed to e's story unless it carried the story already,
 // and records the story's state as of e.
 func (x *Index) join(e ref, now int64) {
-	st, cfg, feed := x.stories[e.story], x.rules.Story, e.seg.feeds[e.feed]
+	st, cfg, feed := x.stories[e.story], x.rules.Story, &e.seg.feeds[e.feed]
 	known := false
 	for _, s := range st.sources {
-		if s.feed == feed {
+		if *s.feed == *feed {
 			known = true
 			break
 		}
@@ -887,7 +892,7 @@ func (x *Index) result(e ref) Result {
 		id, first := "", e.time()
 		if e.story != 0 {
 			st := x.stories[e.story]
-			id, first = st.id, st.first
+			id, first = natsutil.Token(unpackID([]byte(st.id), st.hexID)), st.first
 		} else {
 			id = natsutil.Token(unpackID(e.id(), e.is(hexID)))
 		}

@@ -482,16 +482,17 @@ func TestPackedIDs(t *testing.T) {
 		x := NewIndex(Rules{})
 		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		key := Key{Kind: KindURL, Hash: 99}
+		_, sig, _ := x.rules.Story.Sketch(dedup.Words{Title: strings.Fields("valencia floods force thousands from homes")})
 		rec := func(id string) *Record {
-			return &Record{Article: id, Feed: "f", Keys: []Key{key}, StoryKeys: []uint64{1}, StorySig: []byte("story")}
+			return &Record{Article: id, Feed: "f", Keys: []Key{key}, StoryKeys: []uint64{1}, StorySig: sig}
 		}
 		first := x.Apply(1, t0, rec(id))
 		if first.Story == nil || first.Story.ID != natsutil.Token(id) {
 			t.Fatalf("%s: story %+v, want id %s", id, first.Story, natsutil.Token(id))
 		}
 		cp := x.Apply(2, t0.Add(time.Second), rec(id+"-copy"))
-		if cp.Duplicate == nil || cp.Duplicate.Of != id {
-			t.Fatalf("%s: copy's duplicate %+v, want of %s", id, cp.Duplicate, id)
+		if cp.Duplicate == nil || cp.Duplicate.Of != id || cp.Story == nil || cp.Story.ID != natsutil.Token(id) {
+			t.Fatalf("%s: copy's duplicate %+v, story %+v; want of %s, in its story", id, cp.Duplicate, cp.Story, id)
 		}
 		again := x.Apply(3, t0.Add(2*time.Second), rec(id))
 		if !again.Repeat || again.Duplicate != nil || again.Story.ID != natsutil.Token(id) {
