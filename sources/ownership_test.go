@@ -178,18 +178,21 @@ func TestPollersShareFeeds(t *testing.T) {
 	testkit.WaitFor(t, waitTimeout, "every feed polled", func() (bool, string) { return len(farm.snapshot()) == nFeeds, "" })
 	sleepUntil(t0.Add(3 * interval))
 	t1 := time.Now()
-	perMember := countBy(farm.snapshot(), t0.Add(interval), t1)
-	t.Logf("polls per member, 3 members, 2 intervals: %v", perMember)
+	perMember, owned := countBy(farm.snapshot(), t0.Add(interval), t1)
+	t.Logf("polls per member, 3 members, 2 intervals: %v; feeds polled: %v", perMember, owned)
 	for _, id := range []string{"a", "b", "c"} {
 		if l := lapsed(log0, logAt(), "a", "b", "c"); len(l) > 0 {
 			t.Logf("not checking the spread: heartbeats of %v lapsed while 3 members polled", l)
 			break
 		}
-		// 200 feeds × 2 intervals / 3 members, polled every 0.95
-		// interval on average (jitter takes up to a tenth off) ≈ 140
-		// each; the bounds are 0.6 and 1.43 times that.
-		if n := perMember[id]; n < 84 || n > 200 {
-			t.Errorf("member %s polled %d times in 2 intervals, want about 140 (spread %v)", id, n, perMember)
+		// 200 feeds / 3 members ≈ 67 feeds each; the bounds are 0.6
+		// and 1.43 times that (about 4 standard deviations of a fair
+		// share). The spread is of feeds, not polls: how many polls of
+		// a feed fall in 2 intervals (2 or 3) depends on how late its
+		// first poll came, which a loaded machine moves (seen: 122 to
+		// 204 polls a member).
+		if n := owned[id]; n < 40 || n > 95 {
+			t.Errorf("member %s polled %d feeds in 2 intervals, want about 67 (feeds %v, polls %v)", id, n, owned, perMember)
 		}
 	}
 
@@ -212,17 +215,17 @@ func TestPollersShareFeeds(t *testing.T) {
 	end := time.Now()
 
 	polls := farm.snapshot()
-	afterJoin := countBy(polls, joined.Add(interval), end)
-	t.Logf("polls per member after d joined: %v", afterJoin)
+	afterJoin, ownedAfter := countBy(polls, joined.Add(interval), end)
+	t.Logf("polls per member after d joined: %v; feeds polled: %v", afterJoin, ownedAfter)
 	l3 := lapsed(log3, logAt(), "a", "b", "d")
 	maps.Copy(stalled, l3)
 	if len(l3) > 0 {
 		t.Logf("not checking d's share: heartbeats of %v lapsed after d joined", l3)
-	} else if n := afterJoin["d"]; n < 84 {
-		t.Errorf("d polled %d times in 2 intervals after joining, want about 140 (%v)", n, afterJoin)
+	} else if n := ownedAfter["d"]; n < 40 {
+		t.Errorf("d polled %d feeds in 2 intervals after joining, want about 67 (feeds %v, polls %v)", n, ownedAfter, afterJoin)
 	}
-	if n := countBy(polls, crash.Add(interval), end)["c"]; n != 0 {
-		t.Errorf("c polled %d times after it crashed", n)
+	if n, _ := countBy(polls, crash.Add(interval), end); n["c"] != 0 {
+		t.Errorf("c polled %d times after it crashed", n["c"])
 	}
 
 	// Every feed: never twice within an interval (unless a member whose
@@ -262,17 +265,23 @@ func TestPollersShareFeeds(t *testing.T) {
 	}
 }
 
-// countBy counts the polls each member made in [from, to).
-func countBy(polls map[string][]farmPoll, from, to time.Time) map[string]int {
-	out := map[string]int{}
+// countBy counts the polls each member made in [from, to), and the
+// distinct feeds it polled then.
+func countBy(polls map[string][]farmPoll, from, to time.Time) (polled, feeds map[string]int) {
+	polled, feeds = map[string]int{}, map[string]int{}
 	for _, ps := range polls {
+		seen := map[string]bool{}
 		for _, p := range ps {
 			if !p.at.Before(from) && p.at.Before(to) {
-				out[p.member]++
+				polled[p.member]++
+				if !seen[p.member] {
+					seen[p.member] = true
+					feeds[p.member]++
+				}
 			}
 		}
 	}
-	return out
+	return polled, feeds
 }
 
 // sleepUntil waits for a point in the run: the scenario is defined in poll
