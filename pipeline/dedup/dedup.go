@@ -106,8 +106,9 @@ func encodeEntryContent(sk Sketch, content uint64) []byte {
 // one one time in 65,536: then a candidate met on a band counts as
 // sharing its lead, and is a duplicate if the shorter text is mostly in
 // the longer by its estimated Jaccard and shingle counts, or an
-// identical text's kind is given to a near duplicate); with a lead, the shingle count in 16 bits (at most 65,535:
-// only a shared lead reads it); then the lowest p.Bits bits of each
+// identical text's kind is given to a near duplicate); with a lead, the
+// shingle count in 16 bits (at most 65,535: only a shared lead reads
+// it); then the lowest p.Bits bits of each
 // minimum hash (b-bit MinHash, Li and König 2010), back to back from the
 // first byte's lowest bit. It estimates the similarity about as well as
 // whole values once corrected for the values that agree by chance
@@ -225,9 +226,8 @@ func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, con
 	if p.MinContainment <= 0 {
 		p.MinContainment = d.MinContainment
 	}
-	a, okA := unpacked(mine)
-	b, okB := unpacked(theirs)
-	if !okA || !okB || a.n != b.n || a.bits != b.bits || len(a.values) != len(b.values) {
+	a, b, ok := unpackedPair(mine, theirs)
+	if !ok {
 		return 0, false, false
 	}
 	j := estimate(agreeing(a.values, b.values, a.bits, a.n), a.n, a.bits)
@@ -244,6 +244,14 @@ func (p Params) PackedVerdict(mine, theirs []byte) (similarity float64, dup, con
 		}
 	}
 	return round3(j), false, false
+}
+
+// unpackedPair takes two packed entries apart; ok is false unless both
+// are entries of the same shape (values, bits).
+func unpackedPair(mine, theirs []byte) (a, b packed, ok bool) {
+	a, okA := unpacked(mine)
+	b, okB := unpacked(theirs)
+	return a, b, okA && okB && a.n == b.n && a.bits == b.bits && len(a.values) == len(b.values)
 }
 
 // estimate is the similarity of two signatures of n values, nb bits each,
@@ -263,7 +271,8 @@ func estimate(eq, n, nb int) float64 {
 func Agreement(mine, theirs []byte) (eq, n, nb int, lead, ok bool) {
 	// The common case, two story signatures: the same header, neither a
 	// lead nor a content hash, the values after it.
-	if len(mine) > 1 && len(mine) == len(theirs) && mine[0] == theirs[0] && mine[0]&(packLead|packContent) == 0 && mine[0] != packRaw {
+	// (packRaw has the lead and content bits set.)
+	if len(mine) > 1 && len(mine) == len(theirs) && mine[0] == theirs[0] && mine[0]&(packLead|packContent) == 0 {
 		nb = int(mine[0]>>packBitsShift) + 1
 		used := (len(mine)-1)*8 - int(mine[0]>>packPadShift&7)
 		if n = used / nb; n > 0 && used%nb == 0 {
@@ -271,9 +280,8 @@ func Agreement(mine, theirs []byte) (eq, n, nb int, lead, ok bool) {
 		}
 		return 0, 0, 0, false, false
 	}
-	a, okA := unpacked(mine)
-	b, okB := unpacked(theirs)
-	if !okA || !okB || a.n != b.n || a.bits != b.bits || len(a.values) != len(b.values) {
+	a, b, ok := unpackedPair(mine, theirs)
+	if !ok {
 		return 0, 0, 0, false, false
 	}
 	return agreeing(a.values, b.values, a.bits, a.n), a.n, a.bits, a.lead != 0 && b.lead != 0, true

@@ -250,11 +250,7 @@ func (x *indexed) reserve(n int) {
 	idx := x.led.Index()
 	seg := idx.segs[len(idx.segs)-1]
 	for _, kt := range []*keyTables{&idx.exact, &idx.bands} {
-		old := kt.cur
-		kt.cur = newHot(old.n+old.n*n/max(1, seg.entries.len()), old.narrow())
-		for _, p := range old.sorted() {
-			kt.cur.set(p.slot, p.v)
-		}
+		kt.cur.resize(kt.cur.n + kt.cur.n*n/max(1, seg.entries.len()))
 	}
 }
 

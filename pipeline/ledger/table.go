@@ -103,9 +103,12 @@ func newHot(n int, narrow bool) hot {
 }
 
 // grow doubles the places and puts every slot back.
-func (h *hot) grow() {
+func (h *hot) grow() { h.resize(len(h.places) * 3 / 2) }
+
+// resize gives h room for n slots (newHot) and puts every slot back.
+func (h *hot) resize(n int) {
 	old := *h
-	*h = newHot(len(old.places)*3/2, old.narrow())
+	*h = newHot(n, old.narrow())
 	for i, p := range old.places {
 		if p != 0 {
 			h.set(old.slot(i), uint32(p)-1)
