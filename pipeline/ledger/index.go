@@ -855,10 +855,11 @@ func packID(dst []byte, id string) (_ []byte, packed bool) {
 	return append(binary.AppendUvarint(dst, uint64(len(id))), id...), false
 }
 
-// unpackID is the id packID appended as b.
-func unpackID(b []byte, packed bool) string {
+// unpackID is the id packID appended as b, from an entry's fields or a
+// story state's copy of them.
+func unpackID[T string | []byte](b T, packed bool) string {
 	if packed {
-		return hex.EncodeToString(b)
+		return hex.EncodeToString([]byte(b))
 	}
 	return string(b)
 }
@@ -889,14 +890,15 @@ func (x *Index) result(e ref) Result {
 		r.Duplicate = &pipeline.Duplicate{Of: unpackID(of, e.is(hexDup)), Kind: kind.String(), Similarity: float64(sim) / 1000}
 	}
 	if e.is(hasStory) {
-		id, first := "", e.time()
+		var id string
+		first := e.time()
 		if e.story != 0 {
 			st := x.stories[e.story]
-			id, first = natsutil.Token(unpackID([]byte(st.id), st.hexID)), st.first
+			id, first = unpackID(st.id, st.hexID), st.first
 		} else {
-			id = natsutil.Token(unpackID(e.id(), e.is(hexID)))
+			id = unpackID(e.id(), e.is(hexID))
 		}
-		r.Story = &pipeline.StoryRef{ID: id, FirstSeen: time.Unix(0, first).UTC(), Sources: int(e.sources), Breaking: e.is(breaking)}
+		r.Story = &pipeline.StoryRef{ID: natsutil.Token(id), FirstSeen: time.Unix(0, first).UTC(), Sources: int(e.sources), Breaking: e.is(breaking)}
 	}
 	r.NewStory, r.Added, r.Repeat = e.is(newStory), e.is(added), e.is(repeat)
 	return r
