@@ -144,9 +144,11 @@ func Run(ctx context.Context, o Options) error {
 		}
 		stages := append(Stages(log, led, classifier, gaz, m, cfg), sink.New(js, sinkCfg, m))
 		chain := pipeline.Instrument(m, stages...)
-		runner, err := pipeline.NewRunner(ctx, js, pipeline.RunnerConfig{
-			Stream: natsutil.StreamIngest, Durable: "process", Chain: chain,
-			Workers: cfg.Pipeline.Workers, Metrics: m, Logger: log,
+		runner, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "consumer process", func(ctx context.Context) (*pipeline.Runner, error) {
+			return pipeline.NewRunner(ctx, js, pipeline.RunnerConfig{
+				Stream: natsutil.StreamIngest, Durable: "process", Chain: chain,
+				Workers: cfg.Pipeline.Workers, Metrics: m, Logger: log,
+			})
 		})
 		if err != nil {
 			return err
@@ -210,20 +212,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 }
 
-// ensureResources declares the streams and buckets. Against an external
-// NATS it retries for up to a minute on timeouts: a cluster that is still
-// electing its leaders, or several daemons declaring replicated streams at
-// once, can take longer than one API call's timeout.
+// ensureResources declares the streams and buckets, retrying while
+// JetStream does not answer (natsutil.Retry).
 func ensureResources(ctx context.Context, js jetstream.JetStream, cfg *config.Config, log *slog.Logger) (*natsutil.Resources, error) {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		res, err := natsutil.EnsureResources(ctx, js, Limits(cfg))
-		if err == nil || cfg.NATS.URL == "" || ctx.Err() != nil || time.Now().After(deadline) ||
-			!(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoStreamResponse)) {
-			return res, err
-		}
-		log.Warn("declaring streams timed out; retrying", "err", err)
-	}
+	return natsutil.Retry(ctx, natsutil.DeclareBudget, log, "streams and buckets", func(ctx context.Context) (*natsutil.Resources, error) {
+		return natsutil.EnsureResources(ctx, js, Limits(cfg))
+	})
 }
 
 // JoinPollers registers this daemon among the polling daemons. The
@@ -232,16 +226,22 @@ func ensureResources(ctx context.Context, js jetstream.JetStream, cfg *config.Co
 // daemons of a cluster should share poll.min_interval.
 func JoinPollers(ctx context.Context, js jetstream.JetStream, cfg *config.Config, log *slog.Logger) (*sources.Membership, error) {
 	hb := min(max(cfg.Poll.MinInterval/10, 200*time.Millisecond), sources.DefaultHeartbeat)
-	kv, err := sources.EnsureMembersBucket(ctx, js, cfg.NATS.Replicas, hb)
+	kv, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "bucket "+sources.BucketMembers, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return sources.EnsureMembersBucket(ctx, js, cfg.NATS.Replicas, hb)
+	})
 	if err != nil {
 		return nil, err
 	}
+	// One id for every attempt: a registration that landed before its
+	// attempt timed out is this member's, not a second one.
 	host, _ := os.Hostname()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	host = natsutil.Token(host) // a KV key
 	id := fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
-	return sources.Join(ctx, sources.MembershipConfig{KV: kv, ID: id, Heartbeat: hb, Logger: log})
+	return natsutil.Retry(ctx, natsutil.DeclareBudget, log, "registration in "+sources.BucketMembers, func(ctx context.Context) (*sources.Membership, error) {
+		return sources.Join(ctx, sources.MembershipConfig{KV: kv, ID: id, Heartbeat: hb, Logger: log})
+	})
 }
 
 // drain flushes what the client still has to send and closes it.

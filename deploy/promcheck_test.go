@@ -42,6 +42,7 @@ var mayBeEmpty = map[string]string{
 	"wirewatch_stories_breaking_total":     "stories (issue 4): a breaking story needs 5+ sources within 30 minutes, and the metric may not exist yet",
 	"wirewatch_topic_reloads_total":        "only counted after a topic file reload (SIGHUP or a file change)",
 	"wirewatch_redeliveries_total":         "only counted when a message is delivered twice (a transient failure or a crash)",
+	"wirewatch_consumer_stalls_total":      "only counted when a consumer's NATS node goes quiet (cmd/wirewatch TestCluster stops one)",
 }
 
 // builtinMetrics are not defined in metrics/*.go but always scraped.

@@ -34,6 +34,7 @@ type Metrics struct {
 	StageDuration  *prometheus.HistogramVec // stage
 	ConsumerLag    *prometheus.GaugeVec     // consumer
 	Redeliveries   *prometheus.CounterVec   // consumer
+	ConsumerStalls *prometheus.CounterVec   // consumer
 	Duplicates     *prometheus.CounterVec   // kind
 	LedgerArticles prometheus.Gauge         // articles in this process's dedup index
 	TopicMatches   *prometheus.CounterVec   // topic
@@ -123,6 +124,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wirewatch_redeliveries_total",
 			Help: "Messages delivered more than once to a consumer.",
 		}, []string{"consumer"}),
+		ConsumerStalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_consumer_stalls_total",
+			Help: "Heartbeats a durable consumer missed (a NATS node down, its leader moving); the daemon asks again and goes on.",
+		}, []string{"consumer"}),
 		Duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wirewatch_duplicates_total",
 			Help: "Duplicate articles by kind (url, guid, content, near).",
@@ -189,7 +194,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.Fetches, m.FetchDuration, m.FetchBytes, m.ItemsParsed, m.ArticlesPublish,
 		m.FeedsByState, m.FeedErrors, m.ItemsCapped, m.ArticlesCut, m.StreamLimitHits, m.StageProcessed, m.StageDropped, m.StageErrors,
-		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.Duplicates, m.LedgerArticles, m.TopicMatches,
+		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.ConsumerStalls, m.Duplicates, m.LedgerArticles, m.TopicMatches,
 		m.Alerts, m.ArticlesStored, m.TopicReloads, m.Stories, m.StoryAlerts,
 		m.NotificationsSent, m.NotificationsFailed, m.NotificationsSkipped, m.NotifyLatency, m.DeadLetters,
 		m.NotificationsFolded, m.DigestSize,

@@ -236,7 +236,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 		defer func() { cancel(); <-done }()
 	}
 	for {
-		m, err := it.Next()
+		m, err := natsutil.Next(it, func() {
+			n.m.ConsumerStalls.WithLabelValues(Durable(n.sub.Name)).Inc()
+			n.lg.Warn("subscription's consumer missed its heartbeats (a NATS node down?); asking again", "subscription", n.sub.Name)
+		})
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				return nil
@@ -461,13 +464,23 @@ func Run(ctx context.Context, js jetstream.JetStream, subs []Subscription, repli
 		<-ctx.Done()
 		return nil
 	}
-	res, err := EnsureResources(ctx, js, replicas)
+	// Declared while JetStream does not answer yet (a cluster still
+	// electing its leaders), as the daemon declares its streams.
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	res, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "notification buckets and stream", func(ctx context.Context) (*Resources, error) {
+		return EnsureResources(ctx, js, replicas)
+	})
 	if err != nil {
 		return err
 	}
 	var ns []*Notifier
 	for _, s := range subs {
-		n, err := New(ctx, js, res, s, o)
+		n, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "consumer of subscription "+s.Name, func(ctx context.Context) (*Notifier, error) {
+			return New(ctx, js, res, s, o)
+		})
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wirewatch/wirewatch/internal/natsutil"
 	"github.com/wirewatch/wirewatch/metrics"
 )
 
@@ -111,9 +112,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer stop()
 	var runErr error
 	for {
-		m, err := it.Next()
+		m, err := natsutil.Next(it, func() {
+			r.cfg.Metrics.ConsumerStalls.WithLabelValues(r.cfg.Durable).Inc()
+			r.cfg.Logger.Warn("consumer missed its heartbeats (a NATS node down?); asking again", "consumer", r.cfg.Durable)
+		})
 		if err != nil {
-			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() == nil {
 				runErr = fmt.Errorf("consume %s: %w", r.cfg.Durable, err)
 			}
 			break

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -85,11 +87,14 @@ func (f *farmLog) snapshot() map[string][]time.Time {
 }
 
 // TestCluster runs 3 daemons (separate processes) on a 3-node NATS cluster
-// with R3 streams and buckets, over a farm of feeds that keep publishing;
-// kills one daemon (kill -9) and one NATS node and brings them back. Every
-// item must give exactly one alert, no feed may go unpolled for more than
-// 2 intervals, none be polled twice in one. Heavy (about 65 s): it runs
-// when WIREWATCH_CLUSTER_TEST=1, or CI=true without -race.
+// with R3 streams and buckets, over a farm of feeds that keep publishing.
+// The daemons start while only one node runs, so they declare their
+// streams before the cluster has a JetStream leader; once every feed is
+// polled the scenario kills one daemon (kill -9) and one NATS node and
+// brings them back. Every daemon must keep running, every item give
+// exactly one alert, no feed go unpolled for more than 2 intervals, none
+// be polled twice in one. Heavy (about 75 s): it runs when
+// WIREWATCH_CLUSTER_TEST=1, or CI=true without -race.
 func TestCluster(t *testing.T) {
 	if os.Getenv("WIREWATCH_CLUSTER_TEST") != "1" && (os.Getenv("CI") != "true" || clusterRace) {
 		t.Skip("heavy (3 NATS nodes, 3 daemons): set WIREWATCH_CLUSTER_TEST=1 (CI=true runs it without -race)")
@@ -116,24 +121,13 @@ func TestCluster(t *testing.T) {
 	}
 	for _, n := range nodes {
 		n.routes = strings.Join(routes, ",")
-		n.start(t)
 		defer n.stop()
 	}
+	// One node first: the daemons start against a cluster without a
+	// JetStream leader, whose API answers nothing or "temporarily
+	// unavailable" until the other two join (start order must not matter).
+	nodes[0].start(t)
 	natsURL := strings.Join(clients, ",")
-	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	testkit.WaitFor(t, 30*time.Second, "JetStream meta leader", func() (bool, string) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if _, err := js.AccountInfo(ctx); err != nil {
-			return false, fmt.Sprintf("account info: %v", err)
-		}
-		return true, ""
-	})
 
 	// The feed farm: items revealed one per feed every interval.
 	fs := feedtest.New()
@@ -183,8 +177,30 @@ feeds:
 		}
 		return startWirewatch(t, bin, cfgPath, fmt.Sprintf("daemon %d", i), 3000)
 	}
-	start := time.Now()
+	began := time.Now()
 	procs := []*exec.Cmd{startDaemon(1), startDaemon(2), startDaemon(3)}
+	nodes[1].start(t)
+	nodes[2].start(t)
+	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+
+	// The scenario's clock starts once the daemons poll: every feed once,
+	// every daemon still running.
+	testkit.WaitFor(t, 2*time.Minute, "every feed polled once, the daemons running", func() (bool, string) {
+		for i, p := range procs {
+			if !running(p) {
+				t.Fatalf("daemon %d exited while the cluster formed (its output follows)", i+1)
+			}
+		}
+		polled := len(log.snapshot())
+		return polled == nFeeds, fmt.Sprintf("%d of %d feeds polled", polled, nFeeds)
+	})
+	start := time.Now()
+	t.Logf("cluster: every feed polled %.1fs after the daemons started against one node", start.Sub(began).Seconds())
 
 	// Reveal one more item per feed each interval, while the faults happen.
 	at := func(k float64) time.Time { return start.Add(time.Duration(k * float64(interval))) }
@@ -213,6 +229,11 @@ feeds:
 	step(9, "item 5 of each feed", reveal(4))
 	step(11, "end of the polling record", func() {})
 	end := time.Now()
+	for i, p := range procs {
+		if !running(p) {
+			t.Errorf("daemon %d is not running at the end of the polling record", i+1)
+		}
+	}
 	for i, p := range procs[:2] { // the two that ran throughout
 		if cpu, ok := procCPU(p.Process.Pid); ok {
 			t.Logf("cluster: daemon %d used %.2fs CPU in %.0fs (%.0f%% of a core) for about %d of %d feeds every %v",
@@ -280,6 +301,21 @@ feeds:
 	if late > 0 || double > 0 {
 		t.Errorf("feeds polled late or twice")
 	}
+}
+
+// running reports whether the process is still running: started, not
+// exited (a zombie not yet waited for counts as exited). Where /proc is
+// missing it says true.
+func running(p *exec.Cmd) bool {
+	if p.ProcessState != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Process.Pid))
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist) || runtime.GOOS != "linux"
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
 }
 
 // procCPU is the user+system CPU time of a running process (Linux /proc;

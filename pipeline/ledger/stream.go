@@ -148,20 +148,27 @@ func (s *Stream) publish(ctx context.Context) {
 // ends. It logs when the records stored at start are all applied.
 func (s *Stream) Run(ctx context.Context) error {
 	log := s.cfg.Logger
-	info, err := s.cfg.JS.Stream(ctx, s.cfg.Stream)
-	if err != nil {
-		return fmt.Errorf("ledger stream %s: %w", s.cfg.Stream, err)
-	}
-	backlog := info.CachedInfo().State.LastSeq
-	cons, err := s.cfg.JS.OrderedConsumer(ctx, s.cfg.Stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{s.cfg.Subject},
+	var backlog uint64
+	it, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "tail of ledger "+s.cfg.Stream, func(ctx context.Context) (jetstream.MessagesContext, error) {
+		info, err := s.cfg.JS.Stream(ctx, s.cfg.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("ledger stream %s: %w", s.cfg.Stream, err)
+		}
+		backlog = info.CachedInfo().State.LastSeq
+		cons, err := s.cfg.JS.OrderedConsumer(ctx, s.cfg.Stream, jetstream.OrderedConsumerConfig{
+			FilterSubjects: []string{s.cfg.Subject},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("tail ledger %s: %w", s.cfg.Stream, err)
+		}
+		it, err := cons.Messages(jetstream.PullMaxMessages(2048))
+		if err != nil {
+			return nil, fmt.Errorf("tail ledger %s: %w", s.cfg.Stream, err)
+		}
+		return it, nil
 	})
 	if err != nil {
-		return fmt.Errorf("tail ledger %s: %w", s.cfg.Stream, err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(2048))
-	if err != nil {
-		return fmt.Errorf("tail ledger %s: %w", s.cfg.Stream, err)
+		return err
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
