@@ -212,12 +212,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 }
 
-// ensureResources declares the streams and buckets, retrying while
+// ensureResources declares the streams and buckets, each retried while
 // JetStream does not answer (natsutil.Retry).
 func ensureResources(ctx context.Context, js jetstream.JetStream, cfg *config.Config, log *slog.Logger) (*natsutil.Resources, error) {
-	return natsutil.Retry(ctx, natsutil.DeclareBudget, log, "streams and buckets", func(ctx context.Context) (*natsutil.Resources, error) {
-		return natsutil.EnsureResources(ctx, js, Limits(cfg))
-	})
+	return natsutil.EnsureResourcesWith(ctx, js, Limits(cfg), natsutil.Retrying(log, natsutil.DeclareBudget))
 }
 
 // JoinPollers registers this daemon among the polling daemons. The

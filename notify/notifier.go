@@ -43,32 +43,48 @@ type Resources struct {
 // EnsureResources declares the notification log bucket and the
 // DEADLETTER stream; idempotent.
 func EnsureResources(ctx context.Context, js jetstream.JetStream, replicas int) (*Resources, error) {
+	return ensureResources(ctx, js, replicas, natsutil.Once)
+}
+
+// ensureResources is EnsureResources making each declaration through
+// declare.
+func ensureResources(ctx context.Context, js jetstream.JetStream, replicas int, declare natsutil.Declarer) (*Resources, error) {
 	replicas = max(replicas, 1)
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: BucketNotifyLog, Description: "Notification log: <subscription>.<delivery id> -> sending/sent/dead",
-		Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: LogTTL,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("declare KV bucket %s: %w", BucketNotifyLog, err)
+	var r Resources
+	buckets := []struct {
+		dst *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&r.Log, jetstream.KeyValueConfig{
+			Bucket: BucketNotifyLog, Description: "Notification log: <subscription>.<delivery id> -> sending/sent/dead",
+			Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: LogTTL,
+		}},
+		{&r.Digest, jetstream.KeyValueConfig{
+			Bucket: BucketDigest, Description: "Digests: <subscription>.e.<delivery id> -> collected alert; <subscription>.r.<window> -> rate-limit count",
+			Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: LogTTL,
+		}},
 	}
-	dkv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: BucketDigest, Description: "Digests: <subscription>.e.<delivery id> -> collected alert; <subscription>.r.<window> -> rate-limit count",
-		Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: LogTTL,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("declare KV bucket %s: %w", BucketDigest, err)
+	for _, b := range buckets {
+		if err := declare(ctx, "KV bucket "+b.cfg.Bucket, func(ctx context.Context) (err error) {
+			*b.dst, err = js.CreateOrUpdateKeyValue(ctx, b.cfg)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("declare KV bucket %s: %w", b.cfg.Bucket, err)
+		}
 	}
-	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: StreamDeadLetter, Subjects: []string{SubjectDeadLetter + ".>"},
-		Description: "Alerts a subscription gave up on, ww.deadletter.<subscription>",
-		Storage:     jetstream.FileStorage, Replicas: replicas,
-		MaxAge: 30 * 24 * time.Hour, MaxBytes: 256 << 20, Discard: jetstream.DiscardOld,
-		Duplicates: time.Hour,
-	})
-	if err != nil {
+	if err := declare(ctx, "stream "+StreamDeadLetter, func(ctx context.Context) (err error) {
+		r.DeadLetter, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name: StreamDeadLetter, Subjects: []string{SubjectDeadLetter + ".>"},
+			Description: "Alerts a subscription gave up on, ww.deadletter.<subscription>",
+			Storage:     jetstream.FileStorage, Replicas: replicas,
+			MaxAge: 30 * 24 * time.Hour, MaxBytes: 256 << 20, Discard: jetstream.DiscardOld,
+			Duplicates: time.Hour,
+		})
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("declare stream %s: %w", StreamDeadLetter, err)
 	}
-	return &Resources{Log: kv, Digest: dkv, DeadLetter: st}, nil
+	return &r, nil
 }
 
 // Subscription is one subscription, ready to run.
@@ -238,7 +254,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 	for {
 		m, err := natsutil.Next(it, func() {
 			n.m.ConsumerStalls.WithLabelValues(Durable(n.sub.Name)).Inc()
-			n.lg.Warn("subscription's consumer missed its heartbeats (a NATS node down?); asking again", "subscription", n.sub.Name)
+			n.lg.Warn("subscription's consumer missed its heartbeats (a NATS node down?); asking again")
 		})
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
@@ -470,9 +486,7 @@ func Run(ctx context.Context, js jetstream.JetStream, subs []Subscription, repli
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	res, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "notification buckets and stream", func(ctx context.Context) (*Resources, error) {
-		return EnsureResources(ctx, js, replicas)
-	})
+	res, err := ensureResources(ctx, js, replicas, natsutil.Retrying(log, natsutil.DeclareBudget))
 	if err != nil {
 		return err
 	}

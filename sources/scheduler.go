@@ -196,7 +196,10 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 	defer p.running.Store(false)
 
-	states, err := p.store.All(ctx)
+	// Retried like the daemon's other declarations at start: reading
+	// every state creates a consumer, which a cluster still electing its
+	// leaders may leave unanswered.
+	states, err := natsutil.Retry(ctx, natsutil.DeclareBudget, p.log, "feed states", p.store.All)
 	if err != nil {
 		return fmt.Errorf("poller: %w", err)
 	}

@@ -179,6 +179,10 @@ feeds:
 	}
 	began := time.Now()
 	procs := []*exec.Cmd{startDaemon(1), startDaemon(2), startDaemon(3)}
+	testkit.WaitFor(t, 30*time.Second, "the daemons connected to node n1 alone", func() (bool, string) {
+		n := nodes[0].srv.NumClients()
+		return n >= len(procs), fmt.Sprintf("%d clients", n)
+	})
 	nodes[1].start(t)
 	nodes[2].start(t)
 	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
@@ -188,19 +192,25 @@ feeds:
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 
-	// The scenario's clock starts once the daemons poll: every feed once,
-	// every daemon still running.
-	testkit.WaitFor(t, 2*time.Minute, "every feed polled once, the daemons running", func() (bool, string) {
+	// The scenario's clock starts once the daemons poll: every daemon
+	// still running and registered among the pollers, every feed polled.
+	testkit.WaitFor(t, 3*time.Minute, "every daemon registered, every feed polled", func() (bool, string) {
 		for i, p := range procs {
 			if !running(p) {
 				t.Fatalf("daemon %d exited while the cluster formed (its output follows)", i+1)
 			}
 		}
+		members := 0
+		if kv, err := js.KeyValue(context.Background(), sources.BucketMembers); err == nil {
+			if keys, err := kv.Keys(context.Background()); err == nil {
+				members = len(keys)
+			}
+		}
 		polled := len(log.snapshot())
-		return polled == nFeeds, fmt.Sprintf("%d of %d feeds polled", polled, nFeeds)
+		return members == len(procs) && polled == nFeeds, fmt.Sprintf("%d of %d daemons registered, %d of %d feeds polled", members, len(procs), polled, nFeeds)
 	})
 	start := time.Now()
-	t.Logf("cluster: every feed polled %.1fs after the daemons started against one node", start.Sub(began).Seconds())
+	t.Logf("cluster: every daemon registered and every feed polled %.1fs after the daemons started against one node", start.Sub(began).Seconds())
 
 	// Reveal one more item per feed each interval, while the faults happen.
 	at := func(k float64) time.Time { return start.Add(time.Duration(k * float64(interval))) }
@@ -244,6 +254,11 @@ feeds:
 	testkit.WaitFor(t, 60*time.Second, "every item archived and the pipeline idle", func() (bool, string) {
 		return archivedAndIdle(js, uint64(nFeeds*perFeed), true)
 	})
+	for i, p := range procs {
+		if !running(p) {
+			t.Errorf("daemon %d is not running once every item is archived", i+1)
+		}
+	}
 	stored := alertsIn(t, js)
 	missing, extra, twice := exactlyOnce(want, stored)
 
@@ -304,8 +319,8 @@ feeds:
 }
 
 // running reports whether the process is still running: started, not
-// exited (a zombie not yet waited for counts as exited). Where /proc is
-// missing it says true.
+// exited (a zombie not yet waited for counts as exited). Without /proc
+// (not Linux) it says true.
 func running(p *exec.Cmd) bool {
 	if p.ProcessState != nil {
 		return false

@@ -51,6 +51,7 @@ func buildBinary(t *testing.T) string {
 func startWirewatch(t *testing.T, bin, cfgPath, label string, tail int) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "run", "--config", cfgPath)
+	dieWithParent(cmd) // a test binary stopped by its -timeout leaves no daemon behind
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

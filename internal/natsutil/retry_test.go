@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -27,53 +26,60 @@ func hung[T any](ctx context.Context) (T, error) {
 func TestRetryDeclaresThroughTimeouts(t *testing.T) {
 	_, _, js := StartTestServer(t)
 	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
 	const first = 100 * time.Millisecond
-	// Two streams declared in turn: NEWS hangs twice, WIRE once (as when
-	// daemons declare them at once), then both are declared.
-	var deadlines []time.Duration
-	hangs := map[string]int{"NEWS": 2, "WIRE": 1}
-	st, err := retry(context.Background(), time.Minute, first, log, "streams", func(ctx context.Context) (jetstream.Stream, error) {
-		d, _ := ctx.Deadline()
-		deadlines = append(deadlines, time.Until(d))
-		var st jetstream.Stream
-		for _, name := range []string{"NEWS", "WIRE"} {
-			if hangs[name] > 0 {
-				hangs[name]--
-				_, err := hung[jetstream.Stream](ctx)
-				return nil, fmt.Errorf("declare stream %s: %w", name, err)
+	retried := retrying(slog.New(slog.NewTextHandler(&logs, nil)), time.Minute, first)
+	// Every declaration goes unanswered once, as when daemons declare the
+	// same streams at once; LEDGER's three times.
+	hangs := map[string]int{"stream LEDGER": 3}
+	deadlines := map[string][]time.Duration{}
+	declare := func(ctx context.Context, what string, call func(context.Context) error) error {
+		return retried(ctx, what, func(ctx context.Context) error {
+			d, _ := ctx.Deadline()
+			deadlines[what] = append(deadlines[what], time.Until(d))
+			if n, ok := hangs[what]; !ok || n > 0 {
+				hangs[what] = max(n, 1) - 1
+				_, err := hung[struct{}](ctx)
+				return err
 			}
-			var err error
-			if st, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{strings.ToLower(name) + ".>"}}); err != nil {
-				return nil, err
-			}
-		}
-		return st, nil
-	})
+			return call(ctx)
+		})
+	}
+	res, err := EnsureResourcesWith(context.Background(), js, Limits{}, declare)
 	if err != nil {
 		t.Fatalf("declare: %v", err)
 	}
-	if st.CachedInfo().Config.Name != "WIRE" {
-		t.Errorf("returned stream %s, want WIRE", st.CachedInfo().Config.Name)
-	}
-	for _, name := range []string{"NEWS", "WIRE"} {
+	for _, name := range []string{StreamIngest, StreamArticles, StreamAlerts, StreamLedger, "KV_" + BucketFeeds, "KV_" + BucketDedup} {
 		if _, err := js.Stream(context.Background(), name); err != nil {
 			t.Errorf("stream %s not on the server after the retries: %v", name, err)
 		}
 	}
-	// The wait doubles once NEWS has hung twice, and starts over when
-	// WIRE hangs instead.
-	want := []time.Duration{first, first, 2 * first, first}
-	if len(deadlines) != len(want) {
-		t.Fatalf("%d attempts, want %d", len(deadlines), len(want))
+	if res.Ledger == nil || res.Dedup == nil {
+		t.Errorf("resources not returned: %+v", res)
 	}
-	for i, d := range deadlines {
-		if d > want[i] || d < want[i]-first/2 {
-			t.Errorf("attempt %d had %v to answer, want about %v", i+1, d.Round(time.Millisecond), want[i])
+	if len(deadlines) != 6 {
+		t.Errorf("%d declarations, want 6: %v", len(deadlines), deadlines)
+	}
+	// Each declaration starts at the first wait and doubles its own.
+	for what, ds := range deadlines {
+		want := []time.Duration{first, 2 * first}
+		if what == "stream LEDGER" {
+			want = []time.Duration{first, 2 * first, 4 * first, 8 * first}
+		}
+		if len(ds) != len(want) {
+			t.Errorf("%s: %d attempts, want %d", what, len(ds), len(want))
+			continue
+		}
+		for i, d := range ds {
+			if d > want[i] || d < want[i]-first/2 {
+				t.Errorf("%s: attempt %d had %v to answer, want about %v", what, i+1, d.Round(time.Millisecond), want[i])
+			}
 		}
 	}
-	if n := strings.Count(logs.String(), `what=streams`); n != 3 {
-		t.Errorf("%d warnings naming what was declared, want 3:\n%s", n, logs.String())
+	if n := strings.Count(logs.String(), "JetStream not answering yet"); n != 8 {
+		t.Errorf("%d warnings, want 8 (one a retry):\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), `what="stream LEDGER"`) {
+		t.Errorf("the warnings do not name the stream:\n%s", logs.String())
 	}
 }
 
@@ -154,6 +160,11 @@ func TestTransient(t *testing.T) {
 		{"no responders", ctx, nats.ErrNoResponders, false},
 		{"not enabled", ctx, jetstream.ErrJetStreamNotEnabled, false},
 		{"not enabled for the account", ctx, jetstream.ErrJetStreamNotEnabledForAccount, false},
+		{"incomplete results", ctx, &jetstream.APIError{Code: 503, ErrorCode: 10004}, true},
+		{"no suitable peers yet", ctx, &jetstream.APIError{Code: 400, ErrorCode: 10005}, true},
+		{"not the leader", ctx, &jetstream.APIError{Code: 500, ErrorCode: 10009}, true},
+		{"store failed (a 503 that needs fixing)", ctx, &jetstream.APIError{Code: 503, ErrorCode: 10077}, false},
+		{"no account", ctx, &jetstream.APIError{Code: 503, ErrorCode: 10035}, false},
 		{"bad request", ctx, &jetstream.APIError{Code: 400, ErrorCode: 10003}, false},
 		{"none", ctx, nil, false},
 	} {

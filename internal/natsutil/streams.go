@@ -97,9 +97,14 @@ type Resources struct {
 // EnsureResources creates or updates every stream and KV bucket. It is
 // idempotent and safe to call from several daemons at once.
 func EnsureResources(ctx context.Context, js jetstream.JetStream, l Limits) (*Resources, error) {
+	return EnsureResourcesWith(ctx, js, l, Once)
+}
+
+// EnsureResourcesWith is EnsureResources making each declaration through
+// declare (Retrying, for a daemon).
+func EnsureResourcesWith(ctx context.Context, js jetstream.JetStream, l Limits, declare Declarer) (*Resources, error) {
 	l = l.WithDefaults()
 	var r Resources
-	var err error
 	streams := []struct {
 		dst *jetstream.Stream
 		cfg jetstream.StreamConfig
@@ -136,7 +141,10 @@ func EnsureResources(ctx context.Context, js jetstream.JetStream, l Limits) (*Re
 		}},
 	}
 	for _, s := range streams {
-		if *s.dst, err = js.CreateOrUpdateStream(ctx, s.cfg); err != nil {
+		if err := declare(ctx, "stream "+s.cfg.Name, func(ctx context.Context) (err error) {
+			*s.dst, err = js.CreateOrUpdateStream(ctx, s.cfg)
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("declare stream %s: %w", s.cfg.Name, err)
 		}
 	}
@@ -155,7 +163,10 @@ func EnsureResources(ctx context.Context, js jetstream.JetStream, l Limits) (*Re
 		}},
 	}
 	for _, b := range buckets {
-		if *b.dst, err = js.CreateOrUpdateKeyValue(ctx, b.cfg); err != nil {
+		if err := declare(ctx, "KV bucket "+b.cfg.Bucket, func(ctx context.Context) (err error) {
+			*b.dst, err = js.CreateOrUpdateKeyValue(ctx, b.cfg)
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("declare KV bucket %s: %w", b.cfg.Bucket, err)
 		}
 	}
