@@ -51,38 +51,27 @@ func EnsureResources(ctx context.Context, js jetstream.JetStream, replicas int) 
 func ensureResources(ctx context.Context, js jetstream.JetStream, replicas int, declare natsutil.Declarer) (*Resources, error) {
 	replicas = max(replicas, 1)
 	var r Resources
-	buckets := []struct {
-		dst *jetstream.KeyValue
-		cfg jetstream.KeyValueConfig
-	}{
-		{&r.Log, jetstream.KeyValueConfig{
-			Bucket: BucketNotifyLog, Description: "Notification log: <subscription>.<delivery id> -> sending/sent/dead",
-			Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: LogTTL,
-		}},
-		{&r.Digest, jetstream.KeyValueConfig{
-			Bucket: BucketDigest, Description: "Digests: <subscription>.e.<delivery id> -> collected alert; <subscription>.r.<window> -> rate-limit count",
-			Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: LogTTL,
-		}},
-	}
-	for _, b := range buckets {
-		if err := declare(ctx, "KV bucket "+b.cfg.Bucket, func(ctx context.Context) (err error) {
-			*b.dst, err = js.CreateOrUpdateKeyValue(ctx, b.cfg)
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("declare KV bucket %s: %w", b.cfg.Bucket, err)
-		}
-	}
-	if err := declare(ctx, "stream "+StreamDeadLetter, func(ctx context.Context) (err error) {
-		r.DeadLetter, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name: StreamDeadLetter, Subjects: []string{SubjectDeadLetter + ".>"},
-			Description: "Alerts a subscription gave up on, ww.deadletter.<subscription>",
-			Storage:     jetstream.FileStorage, Replicas: replicas,
-			MaxAge: 30 * 24 * time.Hour, MaxBytes: 256 << 20, Discard: jetstream.DiscardOld,
-			Duplicates: time.Hour,
-		})
-		return err
+	var err error
+	if r.Log, err = natsutil.DeclareBucket(ctx, js, declare, jetstream.KeyValueConfig{
+		Bucket: BucketNotifyLog, Description: "Notification log: <subscription>.<delivery id> -> sending/sent/dead",
+		Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: LogTTL,
 	}); err != nil {
-		return nil, fmt.Errorf("declare stream %s: %w", StreamDeadLetter, err)
+		return nil, err
+	}
+	if r.Digest, err = natsutil.DeclareBucket(ctx, js, declare, jetstream.KeyValueConfig{
+		Bucket: BucketDigest, Description: "Digests: <subscription>.e.<delivery id> -> collected alert; <subscription>.r.<window> -> rate-limit count",
+		Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: LogTTL,
+	}); err != nil {
+		return nil, err
+	}
+	if r.DeadLetter, err = natsutil.DeclareStream(ctx, js, declare, jetstream.StreamConfig{
+		Name: StreamDeadLetter, Subjects: []string{SubjectDeadLetter + ".>"},
+		Description: "Alerts a subscription gave up on, ww.deadletter.<subscription>",
+		Storage:     jetstream.FileStorage, Replicas: replicas,
+		MaxAge: 30 * 24 * time.Hour, MaxBytes: 256 << 20, Discard: jetstream.DiscardOld,
+		Duplicates: time.Hour,
+	}); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -251,11 +240,12 @@ func (n *Notifier) Run(ctx context.Context) error {
 		go func() { defer close(done); n.runDigests(dctx, sched) }()
 		defer func() { cancel(); <-done }()
 	}
+	stalled := func() {
+		n.m.ConsumerStalls.WithLabelValues(Durable(n.sub.Name)).Inc()
+		n.lg.Warn("subscription's consumer missed its heartbeats (a NATS node down?); asking again")
+	}
 	for {
-		m, err := natsutil.Next(it, func() {
-			n.m.ConsumerStalls.WithLabelValues(Durable(n.sub.Name)).Inc()
-			n.lg.Warn("subscription's consumer missed its heartbeats (a NATS node down?); asking again")
-		})
+		m, err := natsutil.Next(it, stalled)
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				return nil
@@ -482,17 +472,13 @@ func Run(ctx context.Context, js jetstream.JetStream, subs []Subscription, repli
 	}
 	// Declared while JetStream does not answer yet (a cluster still
 	// electing its leaders), as the daemon declares its streams.
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	res, err := ensureResources(ctx, js, replicas, natsutil.Retrying(log, natsutil.DeclareBudget))
+	res, err := ensureResources(ctx, js, replicas, natsutil.Retrying(o.Logger, natsutil.DeclareBudget))
 	if err != nil {
 		return err
 	}
 	var ns []*Notifier
 	for _, s := range subs {
-		n, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "consumer of subscription "+s.Name, func(ctx context.Context) (*Notifier, error) {
+		n, err := natsutil.Retry(ctx, natsutil.DeclareBudget, o.Logger, "consumer of subscription "+s.Name, func(ctx context.Context) (*Notifier, error) {
 			return New(ctx, js, res, s, o)
 		})
 		if err != nil {

@@ -110,12 +110,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	// Stop the iterator when ctx ends so Next returns.
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	stalled := func() {
+		r.cfg.Metrics.ConsumerStalls.WithLabelValues(r.cfg.Durable).Inc()
+		r.cfg.Logger.Warn("consumer missed its heartbeats (a NATS node down?); asking again", "consumer", r.cfg.Durable)
+	}
 	var runErr error
 	for {
-		m, err := natsutil.Next(it, func() {
-			r.cfg.Metrics.ConsumerStalls.WithLabelValues(r.cfg.Durable).Inc()
-			r.cfg.Logger.Warn("consumer missed its heartbeats (a NATS node down?); asking again", "consumer", r.cfg.Durable)
-		})
+		m, err := natsutil.Next(it, stalled)
 		if err != nil {
 			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() == nil {
 				runErr = fmt.Errorf("consume %s: %w", r.cfg.Durable, err)

@@ -195,10 +195,8 @@ feeds:
 	// The scenario's clock starts once the daemons poll: every daemon
 	// still running and registered among the pollers, every feed polled.
 	testkit.WaitFor(t, 3*time.Minute, "every daemon registered, every feed polled", func() (bool, string) {
-		for i, p := range procs {
-			if !running(p) {
-				t.Fatalf("daemon %d exited while the cluster formed (its output follows)", i+1)
-			}
+		if !allRunning(t, procs, "while the cluster formed (its output follows)") {
+			t.FailNow()
 		}
 		members := 0
 		if kv, err := js.KeyValue(context.Background(), sources.BucketMembers); err == nil {
@@ -239,11 +237,7 @@ feeds:
 	step(9, "item 5 of each feed", reveal(4))
 	step(11, "end of the polling record", func() {})
 	end := time.Now()
-	for i, p := range procs {
-		if !running(p) {
-			t.Errorf("daemon %d is not running at the end of the polling record", i+1)
-		}
-	}
+	allRunning(t, procs, "at the end of the polling record")
 	for i, p := range procs[:2] { // the two that ran throughout
 		if cpu, ok := procCPU(p.Process.Pid); ok {
 			t.Logf("cluster: daemon %d used %.2fs CPU in %.0fs (%.0f%% of a core) for about %d of %d feeds every %v",
@@ -254,11 +248,7 @@ feeds:
 	testkit.WaitFor(t, 60*time.Second, "every item archived and the pipeline idle", func() (bool, string) {
 		return archivedAndIdle(js, uint64(nFeeds*perFeed), true)
 	})
-	for i, p := range procs {
-		if !running(p) {
-			t.Errorf("daemon %d is not running once every item is archived", i+1)
-		}
-	}
+	allRunning(t, procs, "once every item is archived")
 	stored := alertsIn(t, js)
 	missing, extra, twice := exactlyOnce(want, stored)
 
@@ -316,6 +306,20 @@ feeds:
 	if late > 0 || double > 0 {
 		t.Errorf("feeds polled late or twice")
 	}
+}
+
+// allRunning reports whether every daemon is running, and fails the test
+// for each that is not, saying when.
+func allRunning(t *testing.T, procs []*exec.Cmd, when string) bool {
+	t.Helper()
+	ok := true
+	for i, p := range procs {
+		if !running(p) {
+			t.Errorf("daemon %d is not running %s", i+1, when)
+			ok = false
+		}
+	}
+	return ok
 }
 
 // running reports whether the process is still running: started, not

@@ -25,6 +25,8 @@ type stallProxy struct {
 	target string
 	mu     sync.Mutex
 	open   chan struct{} // closed while traffic flows
+	conns  []net.Conn    // both ends of every connection, closed at the end
+	closed bool          // the end came: no more connections
 }
 
 func newStallProxy(t *testing.T, target string) *stallProxy {
@@ -35,9 +37,19 @@ func newStallProxy(t *testing.T, target string) *stallProxy {
 	}
 	p := &stallProxy{ln: ln, target: target, open: make(chan struct{})}
 	close(p.open)
-	var conns sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); p.resume(); conns.Wait() })
-	conns.Go(func() {
+	var copiers sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		p.resume()
+		p.mu.Lock()
+		p.closed = true
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+		copiers.Wait()
+	})
+	copiers.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
@@ -48,9 +60,17 @@ func newStallProxy(t *testing.T, target string) *stallProxy {
 				c.Close()
 				continue
 			}
-			t.Cleanup(func() { c.Close(); s.Close() })
-			conns.Go(func() { _, _ = io.Copy(s, c) })
-			conns.Go(func() { p.forward(c, s) })
+			p.mu.Lock()
+			if p.closed {
+				p.mu.Unlock()
+				c.Close()
+				s.Close()
+				return
+			}
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			copiers.Go(func() { _, _ = io.Copy(s, c) })
+			copiers.Go(func() { p.forward(c, s) })
 		}
 	})
 	return p

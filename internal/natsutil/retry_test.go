@@ -36,8 +36,12 @@ func TestRetryDeclaresThroughTimeouts(t *testing.T) {
 		return retried(ctx, what, func(ctx context.Context) error {
 			d, _ := ctx.Deadline()
 			deadlines[what] = append(deadlines[what], time.Until(d))
-			if n, ok := hangs[what]; !ok || n > 0 {
-				hangs[what] = max(n, 1) - 1
+			n, seen := hangs[what]
+			if !seen {
+				n = 1 // every declaration: once
+			}
+			if n > 0 {
+				hangs[what] = n - 1
 				_, err := hung[struct{}](ctx)
 				return err
 			}

@@ -141,11 +141,9 @@ func EnsureResourcesWith(ctx context.Context, js jetstream.JetStream, l Limits, 
 		}},
 	}
 	for _, s := range streams {
-		if err := declare(ctx, "stream "+s.cfg.Name, func(ctx context.Context) (err error) {
-			*s.dst, err = js.CreateOrUpdateStream(ctx, s.cfg)
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("declare stream %s: %w", s.cfg.Name, err)
+		var err error
+		if *s.dst, err = DeclareStream(ctx, js, declare, s.cfg); err != nil {
+			return nil, err
 		}
 	}
 	buckets := []struct {
@@ -163,14 +161,34 @@ func EnsureResourcesWith(ctx context.Context, js jetstream.JetStream, l Limits, 
 		}},
 	}
 	for _, b := range buckets {
-		if err := declare(ctx, "KV bucket "+b.cfg.Bucket, func(ctx context.Context) (err error) {
-			*b.dst, err = js.CreateOrUpdateKeyValue(ctx, b.cfg)
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("declare KV bucket %s: %w", b.cfg.Bucket, err)
+		var err error
+		if *b.dst, err = DeclareBucket(ctx, js, declare, b.cfg); err != nil {
+			return nil, err
 		}
 	}
 	return &r, nil
+}
+
+// DeclareStream creates or updates the stream cfg through declare.
+func DeclareStream(ctx context.Context, js jetstream.JetStream, declare Declarer, cfg jetstream.StreamConfig) (st jetstream.Stream, err error) {
+	if err := declare(ctx, "stream "+cfg.Name, func(ctx context.Context) (err error) {
+		st, err = js.CreateOrUpdateStream(ctx, cfg)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("declare stream %s: %w", cfg.Name, err)
+	}
+	return st, nil
+}
+
+// DeclareBucket creates or updates the KV bucket cfg through declare.
+func DeclareBucket(ctx context.Context, js jetstream.JetStream, declare Declarer, cfg jetstream.KeyValueConfig) (kv jetstream.KeyValue, err error) {
+	if err := declare(ctx, "KV bucket "+cfg.Bucket, func(ctx context.Context) (err error) {
+		kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("declare KV bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
 }
 
 // IsNotFound reports whether err is a JetStream "key not found".
