@@ -170,25 +170,30 @@ func EnsureResourcesWith(ctx context.Context, js jetstream.JetStream, l Limits, 
 }
 
 // DeclareStream creates or updates the stream cfg through declare.
-func DeclareStream(ctx context.Context, js jetstream.JetStream, declare Declarer, cfg jetstream.StreamConfig) (st jetstream.Stream, err error) {
-	if err := declare(ctx, "stream "+cfg.Name, func(ctx context.Context) (err error) {
-		st, err = js.CreateOrUpdateStream(ctx, cfg)
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("declare stream %s: %w", cfg.Name, err)
-	}
-	return st, nil
+func DeclareStream(ctx context.Context, js jetstream.JetStream, declare Declarer, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	return declareOne(ctx, declare, "stream "+cfg.Name, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.CreateOrUpdateStream(ctx, cfg)
+	})
 }
 
 // DeclareBucket creates or updates the KV bucket cfg through declare.
-func DeclareBucket(ctx context.Context, js jetstream.JetStream, declare Declarer, cfg jetstream.KeyValueConfig) (kv jetstream.KeyValue, err error) {
-	if err := declare(ctx, "KV bucket "+cfg.Bucket, func(ctx context.Context) (err error) {
-		kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
+func DeclareBucket(ctx context.Context, js jetstream.JetStream, declare Declarer, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	return declareOne(ctx, declare, "KV bucket "+cfg.Bucket, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, cfg)
+	})
+}
+
+// declareOne makes the declaration call, named what, through declare.
+func declareOne[T any](ctx context.Context, declare Declarer, what string, call func(context.Context) (T, error)) (T, error) {
+	var v T
+	if err := declare(ctx, what, func(ctx context.Context) (err error) {
+		v, err = call(ctx)
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("declare KV bucket %s: %w", cfg.Bucket, err)
+		var zero T
+		return zero, fmt.Errorf("declare %s: %w", what, err)
 	}
-	return kv, nil
+	return v, nil
 }
 
 // IsNotFound reports whether err is a JetStream "key not found".
