@@ -615,6 +615,8 @@ func (r *Result) Table() string {
 	}
 	if r := r.Restart; r != nil {
 		row(fmt.Sprintf("restart: ready after kill -9 with %d stored", r.Stored), "%.2f s", r.ReadySeconds)
+		row(fmt.Sprintf("  dedup index snapshot (%.0f MiB): records", float64(r.SnapshotBytes)/(1<<20)), "%d", r.IndexedAtReady[0])
+		row(fmt.Sprintf("  without it (%d records replayed)", r.IndexedAtReady[1]), "%.2f s", r.ReplayReadyS)
 		row("  archive size on disk", "%.0f MiB", float64(r.StoreBytes)/(1<<20))
 		row("  first start, empty", "%.2f s", r.FirstReadyS)
 	}

@@ -11,6 +11,10 @@ type Dedup struct {
 	// shingles from which an article is a near duplicate (default 0.5).
 	NearThreshold float64 `yaml:"near_threshold"`
 	Stories       Stories `yaml:"stories"`
+	// SnapshotEvery is how often a daemon saves its dedup index to
+	// <data_dir>/dedup-index.snap (and as it stops), so that a restart
+	// replays only the ledger records after it (default 5m).
+	SnapshotEvery time.Duration `yaml:"snapshot_every"`
 }
 
 // Stories tunes the story stage and per-story alerting.
@@ -44,6 +48,9 @@ func (c *Config) validateDedup(bad func(path, format string, args ...any)) {
 	}
 	if d.Stories.BreakingSources < 0 {
 		bad("dedup.stories.breaking_sources", "must not be negative")
+	}
+	if d.SnapshotEvery < 0 {
+		bad("dedup.snapshot_every", "must not be negative")
 	}
 	if d.Stories.BreakingWindow < 0 {
 		bad("dedup.stories.breaking_window", "must not be negative")

@@ -44,7 +44,8 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Reload receives a value on SIGHUP: topic files are re-read.
 	Reload <-chan struct{}
-	// OnReady is called once everything runs, with the NATS URL clients
+	// OnReady is called once everything runs and the dedup index holds the
+	// ledger (readiness: /readyz), with the NATS URL clients
 	// (tail, demo's printer) connect to.
 	OnReady func(natsURL string)
 	// ShutdownTimeout bounds each step of the shutdown (default 10s).
@@ -133,11 +134,16 @@ func Run(ctx context.Context, o Options) error {
 			return classifier.Watch(ctx, cfg.Topics, classify.WatchOptions{Reload: o.Reload})
 		})
 	}
+	// A daemon that decides articles is ready once its dedup index holds
+	// the ledger (until then new articles wait behind the replay).
+	var indexLoaded <-chan struct{}
 	if cfg.Runs(config.RoleProcess) {
 		// The ledger's tail runs before the pipeline starts and stops after
 		// it (the stack unwinds in reverse): workers wait on it.
-		led := ledger.NewStream(ledger.StreamConfig{JS: js, Rules: DedupRules(cfg), Metrics: m, Logger: log})
+		led := ledger.NewStream(ledger.StreamConfig{JS: js, Rules: DedupRules(cfg), Metrics: m, Logger: log,
+			Snapshot: filepath.Join(cfg.DataDir, IndexSnapshot), SnapshotEvery: cfg.Dedup.SnapshotEvery})
 		stack.run("dedup-ledger", failed, led.Run)
+		indexLoaded = led.Loaded()
 		sinkCfg := sink.Config{}
 		if cfg.Dedup.Stories.AlertOnceOn() {
 			sinkCfg.Stories = dedup.NewKVStore(res.Dedup)
@@ -195,20 +201,29 @@ func Run(ctx context.Context, o Options) error {
 		}})
 	})
 
-	health.SetReady(true)
-	stack.push("readiness", func(context.Context) error { health.SetReady(false); return nil })
-	log.Info("wirewatch running", "feeds", len(feeds), "topics", len(set.Topics()), "nats", natsutil.RedactURLs(natsURL), "http", httpSrv.Addr())
-	if o.OnReady != nil {
-		o.OnReady(natsURL)
+	ready := func() {
+		health.SetReady(true)
+		stack.push("readiness", func(context.Context) error { health.SetReady(false); return nil })
+		log.Info("wirewatch running", "feeds", len(feeds), "topics", len(set.Topics()), "nats", natsutil.RedactURLs(natsURL), "http", httpSrv.Addr())
+		if o.OnReady != nil {
+			o.OnReady(natsURL)
+		}
 	}
-
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-		return nil
-	case err := <-failed:
-		log.Error("component failed; shutting down", "err", err)
-		return err
+	if indexLoaded == nil {
+		ready()
+	}
+	for {
+		select {
+		case <-indexLoaded:
+			ready()
+			indexLoaded = nil // (a nil channel is never ready)
+		case <-ctx.Done():
+			log.Info("shutting down")
+			return nil
+		case err := <-failed:
+			log.Error("component failed; shutting down", "err", err)
+			return err
+		}
 	}
 }
 
@@ -260,6 +275,10 @@ func drain(nc *nats.Conn) error {
 func Stages(log *slog.Logger, l ledger.Appender, c *classify.Classifier, g *tag.Gazetteer, m *metrics.Metrics, cfg *config.Config) []pipeline.Stage {
 	return []pipeline.Stage{normalize.New(log), ledger.NewStage(l, DedupRules(cfg), cfg.Dedup.NearOn(), m), c, tag.New(g)}
 }
+
+// IndexSnapshot is the file in data_dir a daemon keeps its dedup index
+// in between runs (dedup.snapshot_every).
+const IndexSnapshot = "dedup-index.snap"
 
 // DedupRules are the duplicate and story rules the config sets.
 func DedupRules(cfg *config.Config) ledger.Rules {

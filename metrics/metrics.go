@@ -37,6 +37,7 @@ type Metrics struct {
 	ConsumerStalls *prometheus.CounterVec   // consumer
 	Duplicates     *prometheus.CounterVec   // kind
 	LedgerArticles prometheus.Gauge         // articles in this process's dedup index
+	IndexSnapshots *prometheus.CounterVec   // op (load, save), result
 	TopicMatches   *prometheus.CounterVec   // topic
 	Alerts         *prometheus.CounterVec   // topic, severity
 	ArticlesStored prometheus.Counter
@@ -136,6 +137,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wirewatch_dedup_index_articles",
 			Help: "Articles in this process's dedup index (the ledger within the dedup horizon).",
 		}),
+		IndexSnapshots: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wirewatch_dedup_index_snapshots_total",
+			Help: "Dedup index snapshots loaded at start and saved, by result (load: ok, none, stale, gap, damaged; save: ok, error).",
+		}, []string{"op", "result"}),
 		TopicMatches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wirewatch_topic_matches_total",
 			Help: "Articles tagged with each topic.",
@@ -194,7 +199,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.Fetches, m.FetchDuration, m.FetchBytes, m.ItemsParsed, m.ArticlesPublish,
 		m.FeedsByState, m.FeedErrors, m.ItemsCapped, m.ArticlesCut, m.StreamLimitHits, m.StageProcessed, m.StageDropped, m.StageErrors,
-		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.ConsumerStalls, m.Duplicates, m.LedgerArticles, m.TopicMatches,
+		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.ConsumerStalls, m.Duplicates, m.LedgerArticles, m.IndexSnapshots, m.TopicMatches,
 		m.Alerts, m.ArticlesStored, m.TopicReloads, m.Stories, m.StoryAlerts,
 		m.NotificationsSent, m.NotificationsFailed, m.NotificationsSkipped, m.NotifyLatency, m.DeadLetters,
 		m.NotificationsFolded, m.DigestSize,

@@ -493,3 +493,56 @@ func BenchmarkReplay(b *testing.B) {
 		b.ReportMetric(float64(n)/took.Seconds(), "records/s")
 	}
 }
+
+// BenchmarkSnapshot is the cost of saving and loading the snapshot of an
+// index of 100k (with WIREWATCH_BENCH_1M=1, 1M) rss-shaped articles spread
+// over the horizon, as a daemon's (16 segments, all but the newest
+// sealed): what a restarted daemon spends instead of replaying
+// the ledger, and what a save holds the index for: written to a file and
+// synced, as a daemon saves it, and read back.
+func BenchmarkSnapshot(b *testing.B) {
+	n := 100_000
+	if os.Getenv("WIREWATCH_BENCH_1M") == "1" {
+		n = 1_000_000
+	}
+	st := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
+	article := benchTexts(b, "rss")
+	x := newIndexed(b, n, 1, func(i int) *Record { return st.Record(article(i)) }, false)
+	path := filepath.Join(b.TempDir(), "index.snap")
+	var save, load time.Duration
+	var size int64
+	for b.Loop() {
+		t0 := time.Now()
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := x.led.Index().WriteSnapshot(f, "t"); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		t1 := time.Now()
+		f, err = os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fi, _ := f.Stat()
+		size = fi.Size()
+		y, err := ReadSnapshot(f, size, Rules{}, "t")
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		load += time.Since(t1)
+		save += t1.Sub(t0)
+		if y.Len() != n {
+			b.Fatalf("loaded %d articles, want %d", y.Len(), n)
+		}
+	}
+	b.ReportMetric(save.Seconds()/float64(b.N), "save-s")
+	b.ReportMetric(load.Seconds()/float64(b.N), "load-s")
+	b.ReportMetric(float64(size)/float64(n), "B/article")
+}

@@ -396,40 +396,11 @@ func TestSegmentsInvisible(t *testing.T) {
 	rules := Rules{Horizon: 24 * time.Hour}
 	segmented, single := NewIndex(rules), NewIndex(rules)
 	single.span = math.MaxInt64 / 4
-	rng := rand.New(rand.NewPCG(42, 42))
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	gen := newRandomLedger(rules, 42)
 	dups := 0
-	// Signatures of 40 texts, pairs of near copies (2i, 2i+1), for band
-	// keys drawn from a small space, some of whose slots differ only in
-	// the low bits a narrow table does not keep (bandSlot).
-	st := NewStage(nil, rules, true, metrics.NewUnregistered())
-	var sigs []*Record
-	for i := range 20 {
-		text := storyText(i, 80)
-		for _, v := range []string{text, "Copy: " + text + " More to follow."} {
-			sigs = append(sigs, st.Record(&pipeline.Article{ID: "x", Feed: "f", Title: "t", Text: v}))
-		}
-	}
 	stories, joined := 0, 0
-	bands := make([]uint64, 2_000) // top 32 bits, spread over the tables' buckets
-	for i := range bands {
-		bands[i] = uint64(rng.Uint32()) << 32
-	}
 	for seq := uint64(1); seq <= 20_000; seq++ {
-		now = now.Add(time.Duration(rng.IntN(60)) * time.Second)
-		r := &Record{Article: fmt.Sprint("a", rng.IntN(18_000)), Feed: fmt.Sprint("f", rng.IntN(5))}
-		for range 1 + rng.IntN(3) {
-			r.Keys = append(r.Keys, Key{Kind: Kind(1 + rng.IntN(3)), Hash: uint64(rng.IntN(3_000))})
-		}
-		if rng.IntN(2) == 0 {
-			sig := sigs[rng.IntN(len(sigs))]
-			r.NearSig, r.StorySig = sig.NearSig, sig.StorySig
-			for range 1 + rng.IntN(3) {
-				low := uint64(rng.Uint32()) // below what a band slot keeps
-				r.Keys = append(r.Keys, keyAt(KindNear, bands[rng.IntN(len(bands))]|low))
-				r.StoryKeys = append(r.StoryKeys, keyAt(slotStory, bands[rng.IntN(len(bands))]|low).Hash)
-			}
-		}
+		now, r := gen.next()
 		a, b := segmented.Apply(seq, now, r), single.Apply(seq, now, r)
 		if fmt.Sprintf("%v %v %+v %v %v", a.Duplicate, a.Repeat, a.Story, a.NewStory, a.Added) != fmt.Sprintf("%v %v %+v %v %v", b.Duplicate, b.Repeat, b.Story, b.NewStory, b.Added) {
 			t.Fatalf("record %d (%s at %v): segmented %v %v %+v, single %v %v %+v", seq, r.Article, now, a.Duplicate, a.Repeat, a.Story, b.Duplicate, b.Repeat, b.Story)
@@ -450,6 +421,54 @@ func TestSegmentsInvisible(t *testing.T) {
 	if len(segmented.segs) < 8 || segmented.exact.old.count() == 0 || segmented.bands.old.count() == 0 {
 		t.Fatalf("%d segments, %d+%d sealed keys: sealing not exercised", len(segmented.segs), segmented.exact.old.count(), segmented.bands.old.count())
 	}
+}
+
+// randomLedger makes the records of a long random ledger, where keys are
+// shared often and time runs over many horizons: signatures of 40 texts,
+// pairs of near copies (2i, 2i+1), for band keys drawn from a small
+// space, some of whose slots differ only in the low bits a narrow table
+// does not keep (bandSlot).
+type randomLedger struct {
+	rng   *rand.Rand
+	now   time.Time
+	sigs  []*Record
+	bands []uint64 // top 32 bits, spread over the tables' buckets
+}
+
+func newRandomLedger(rules Rules, seed uint64) *randomLedger {
+	l := &randomLedger{rng: rand.New(rand.NewPCG(seed, seed)), now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st := NewStage(nil, rules, true, metrics.NewUnregistered())
+	for i := range 20 {
+		text := storyText(i, 80)
+		for _, v := range []string{text, "Copy: " + text + " More to follow."} {
+			l.sigs = append(l.sigs, st.Record(&pipeline.Article{ID: "x", Feed: "f", Title: "t", Text: v}))
+		}
+	}
+	l.bands = make([]uint64, 2_000)
+	for i := range l.bands {
+		l.bands[i] = uint64(l.rng.Uint32()) << 32
+	}
+	return l
+}
+
+// next is the next record and its time.
+func (l *randomLedger) next() (time.Time, *Record) {
+	rng := l.rng
+	l.now = l.now.Add(time.Duration(rng.IntN(60)) * time.Second)
+	r := &Record{Article: fmt.Sprint("a", rng.IntN(18_000)), Feed: fmt.Sprint("f", rng.IntN(5))}
+	for range 1 + rng.IntN(3) {
+		r.Keys = append(r.Keys, Key{Kind: Kind(1 + rng.IntN(3)), Hash: uint64(rng.IntN(3_000))})
+	}
+	if rng.IntN(2) == 0 {
+		sig := l.sigs[rng.IntN(len(l.sigs))]
+		r.NearSig, r.StorySig = sig.NearSig, sig.StorySig
+		for range 1 + rng.IntN(3) {
+			low := uint64(rng.Uint32()) // below what a band slot keeps
+			r.Keys = append(r.Keys, keyAt(KindNear, l.bands[rng.IntN(len(l.bands))]|low))
+			r.StoryKeys = append(r.StoryKeys, keyAt(slotStory, l.bands[rng.IntN(len(l.bands))]|low).Hash)
+		}
+	}
+	return l.now, r
 }
 
 // The in-process ledger refuses what the stream's encoding would: a

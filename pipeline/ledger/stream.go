@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -24,8 +27,15 @@ type StreamConfig struct {
 	// WaitTimeout bounds how long Append waits for its record to be
 	// indexed (default 30s); past it the article is retried.
 	WaitTimeout time.Duration
-	Metrics     *metrics.Metrics
-	Logger      *slog.Logger
+	// Snapshot, when set, is the file the index is saved to (every
+	// SnapshotEvery, default 5 minutes, and when Run ends) and loaded
+	// from when Run starts, so that a restart replays only the records
+	// after it (a snapshot of this ledger stream and these rules; any
+	// other is ignored and the whole ledger replayed).
+	Snapshot      string
+	SnapshotEvery time.Duration
+	Metrics       *metrics.Metrics
+	Logger        *slog.Logger
 }
 
 // Stream is the ledger on a JetStream stream, shared by every daemon.
@@ -33,9 +43,10 @@ type StreamConfig struct {
 // out as one message (up to MaxBatch records): one stored message and one
 // delivery per batch, not per article.
 type Stream struct {
-	cfg   StreamConfig
-	index *Index
-	queue chan pending
+	cfg    StreamConfig
+	index  *Index
+	queue  chan pending
+	loaded chan struct{} // closed once the records stored at start are applied
 }
 
 // pending is a record waiting for its message's publish.
@@ -53,6 +64,13 @@ type placed struct {
 // publishers is how many batches may be in flight from one process.
 const publishers = 2
 
+// pullBytes bounds what the ledger's tail asks the server for at once.
+// By count alone (2,048 messages of up to MaxBatch records: tens of MB),
+// a daemon replaying a million records in the restart benchmark lost its
+// connection 14 times ("disconnected from NATS: EOF": a server closes a
+// client it holds too much for) and was ready 1.7 s later; bounded, none.
+const pullBytes = 8 << 20
+
 // NewStream returns a Stream ledger; Run must run for Append to return.
 func NewStream(cfg StreamConfig) *Stream {
 	if cfg.Stream == "" {
@@ -64,14 +82,22 @@ func NewStream(cfg StreamConfig) *Stream {
 	if cfg.WaitTimeout <= 0 {
 		cfg.WaitTimeout = 30 * time.Second
 	}
+	if cfg.SnapshotEvery <= 0 {
+		cfg.SnapshotEvery = 5 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.NewUnregistered()
 	}
-	return &Stream{cfg: cfg, index: NewIndex(cfg.Rules), queue: make(chan pending, 4*MaxBatch)}
+	return &Stream{cfg: cfg, index: NewIndex(cfg.Rules), queue: make(chan pending, 4*MaxBatch), loaded: make(chan struct{})}
 }
+
+// Loaded is closed once Run has applied every record the ledger held when
+// it started: until then an appended record waits behind them, so a
+// daemon is not ready to decide articles.
+func (s *Stream) Loaded() <-chan struct{} { return s.loaded }
 
 // Index is the ledger's index in this process.
 func (s *Stream) Index() *Index { return s.index }
@@ -144,24 +170,44 @@ func (s *Stream) publish(ctx context.Context) {
 	}
 }
 
-// Run tails the ledger from its first record into the index until ctx
-// ends. It logs when the records stored at start are all applied.
+// Run tails the ledger into the index until ctx ends: from the record
+// after the snapshot's (StreamConfig.Snapshot) when one of this ledger is
+// there, else from its first. It logs when the records stored at start
+// are all applied, and saves a snapshot from time to time and as it
+// ends.
 func (s *Stream) Run(ctx context.Context) error {
 	log := s.cfg.Logger
-	var backlog uint64
-	it, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "tail of ledger "+s.cfg.Stream, func(ctx context.Context) (jetstream.MessagesContext, error) {
-		info, err := s.cfg.JS.Stream(ctx, s.cfg.Stream)
+	info, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "ledger stream "+s.cfg.Stream, func(ctx context.Context) (*jetstream.StreamInfo, error) {
+		str, err := s.cfg.JS.Stream(ctx, s.cfg.Stream)
 		if err != nil {
 			return nil, fmt.Errorf("ledger stream %s: %w", s.cfg.Stream, err)
 		}
-		backlog = info.CachedInfo().State.LastSeq
-		cons, err := s.cfg.JS.OrderedConsumer(ctx, s.cfg.Stream, jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{s.cfg.Subject},
-		})
+		return str.CachedInfo(), nil
+	})
+	if err != nil {
+		return err
+	}
+	var backlog uint64
+	if info.State.Msgs > 0 {
+		backlog = info.State.LastSeq // (none when every record has aged out)
+	}
+	tag := snapshotTag(info)
+	if s.cfg.Snapshot != "" {
+		s.restore(tag, info.State)
+	}
+	it, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "tail of ledger "+s.cfg.Stream, func(ctx context.Context) (jetstream.MessagesContext, error) {
+		cc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{s.cfg.Subject}}
+		if applied := s.index.Applied(); applied > 0 {
+			// From the snapshot's last message, which it may hold only
+			// part of (a snapshot is saved between two records): the
+			// index ignores the records it holds.
+			cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, max(applied>>8, info.State.FirstSeq)
+		}
+		cons, err := s.cfg.JS.OrderedConsumer(ctx, s.cfg.Stream, cc)
 		if err != nil {
 			return nil, fmt.Errorf("tail ledger %s: %w", s.cfg.Stream, err)
 		}
-		it, err := cons.Messages(jetstream.PullMaxMessages(2048))
+		it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(2048, pullBytes))
 		if err != nil {
 			return nil, fmt.Errorf("tail ledger %s: %w", s.cfg.Stream, err)
 		}
@@ -180,11 +226,21 @@ func (s *Stream) Run(ctx context.Context) error {
 	for range publishers {
 		wg.Go(func() { s.publish(pctx) })
 	}
-	start, loaded := time.Now(), backlog == 0
-	if loaded {
-		log.Info("dedup ledger empty")
-	}
+	start, loaded := time.Now(), s.index.Applied()>>8 >= backlog
 	gauge := s.cfg.Metrics.LedgerArticles
+	if loaded {
+		close(s.loaded)
+		gauge.Set(float64(s.index.Len()))
+		if s.index.Len() == 0 {
+			log.Info("dedup ledger empty")
+		} else {
+			log.Info("dedup ledger loaded", "records", s.index.Len(), "replayed", 0)
+		}
+	}
+	replayed := 0
+	if s.cfg.Snapshot != "" {
+		wg.Go(func() { s.snapshots(pctx, tag) })
+	}
 	for {
 		m, err := it.Next()
 		if err != nil {
@@ -208,12 +264,137 @@ func (s *Stream) Run(ctx context.Context) error {
 		for i, r := range recs {
 			s.index.Apply(Pos(seq, i), meta.Timestamp, r)
 		}
+		replayed += len(recs)
 		if seq%1024 == 0 || meta.NumPending == 0 {
 			gauge.Set(float64(s.index.Len()))
 		}
 		if !loaded && seq >= backlog {
 			loaded = true
-			log.Info("dedup ledger loaded", "records", s.index.Len(), "took", time.Since(start).Round(time.Millisecond))
+			close(s.loaded)
+			log.Info("dedup ledger loaded", "records", s.index.Len(), "replayed", replayed, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
+}
+
+// snapshots saves the index every SnapshotEvery once the ledger is
+// loaded, and as ctx ends, when it applied records since the last.
+func (s *Stream) snapshots(ctx context.Context, tag string) {
+	saved := s.index.Applied()
+	save := func() {
+		if at := s.index.Applied(); at != saved {
+			s.save(tag)
+			saved = at
+		}
+	}
+	t := time.NewTicker(s.cfg.SnapshotEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			save()
+			return
+		case <-t.C:
+		}
+		select {
+		case <-s.loaded:
+			save()
+		default:
+		}
+	}
+}
+
+// snapshotTag names the ledger stream a snapshot is of: one deleted and
+// declared again starts its sequence afresh, and is another.
+func snapshotTag(info *jetstream.StreamInfo) string {
+	return info.Config.Name + " " + info.Created.UTC().Format(time.RFC3339Nano)
+}
+
+// restore loads the snapshot into the index, when it is one of this
+// ledger (tag) and rules and the ledger still holds every record after
+// it (state); else the index stays empty, and the ledger is replayed
+// from its first record. What happened is logged and counted.
+func (s *Stream) restore(tag string, state jetstream.StreamState) {
+	log, path := s.cfg.Logger, s.cfg.Snapshot
+	count := func(result string) { s.cfg.Metrics.IndexSnapshots.WithLabelValues("load", result).Inc() }
+	if old, _ := filepath.Glob(path + ".*.tmp"); len(old) > 0 { // saves cut short
+		for _, f := range old {
+			_ = os.Remove(f)
+		}
+	}
+	start := time.Now()
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		count("none")
+		return
+	}
+	var x *Index
+	if err == nil {
+		defer f.Close()
+		var fi fs.FileInfo
+		if fi, err = f.Stat(); err == nil {
+			x, err = ReadSnapshot(f, fi.Size(), s.cfg.Rules, tag)
+		}
+	}
+	if errors.Is(err, ErrSnapshotStale) {
+		count("stale")
+		log.Warn("dedup index snapshot ignored: of another ledger stream, other rules or another version; replaying the whole ledger", "path", path)
+		return
+	}
+	if err != nil {
+		count("damaged")
+		log.Warn("dedup index snapshot ignored; replaying the whole ledger", "path", path, "err", err)
+		return
+	}
+	first := state.FirstSeq // the first record still held
+	if state.Msgs == 0 {
+		first = state.LastSeq + 1
+	}
+	if next := x.Applied()>>8 + 1; next > state.LastSeq+1 {
+		count("stale")
+		log.Warn("dedup index snapshot ignored: past the ledger's last record; replaying the whole ledger", "path", path, "snapshot_next", next, "ledger_last", state.LastSeq)
+		return
+	} else if first > next {
+		count("gap")
+		log.Warn("dedup index snapshot ignored: the ledger no longer holds the records after it; replaying the whole ledger", "path", path, "snapshot_next", next, "ledger_first", first)
+		return
+	}
+	s.index.adopt(x)
+	count("ok")
+	log.Info("dedup index snapshot loaded", "path", path, "records", x.Len(), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// save writes the index's snapshot: to a file of its own, synced, then
+// renamed over the last, so that a crash leaves the last one whole.
+func (s *Stream) save(tag string) {
+	path, start := s.cfg.Snapshot, time.Now()
+	err := func() error {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return err
+		}
+		f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+		if err != nil {
+			return err
+		}
+		err = s.index.WriteSnapshot(f, tag)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), path)
+		}
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+		return err
+	}()
+	if err != nil {
+		s.cfg.Metrics.IndexSnapshots.WithLabelValues("save", "error").Inc()
+		s.cfg.Logger.Error("dedup index snapshot not saved", "path", path, "err", err)
+		return
+	}
+	s.cfg.Metrics.IndexSnapshots.WithLabelValues("save", "ok").Inc()
+	s.cfg.Logger.Info("dedup index snapshot saved", "path", path, "records", s.index.Len(), "took", time.Since(start).Round(time.Millisecond))
 }

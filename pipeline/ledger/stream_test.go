@@ -1,11 +1,18 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wirewatch/wirewatch/internal/natsutil"
@@ -108,5 +115,316 @@ func TestReplayAgrees(t *testing.T) {
 	}
 	if n, _ := metrics.Sum(reg, "wirewatch_dedup_index_articles", nil); n != 62 {
 		t.Fatalf("index gauge %v, want 62", n)
+	}
+}
+
+// A starting process's index is loaded (Stream.Loaded, which the daemon's
+// readiness waits for) once it holds every record the ledger stored when
+// it started, an undecodable last message included; a ledger that is
+// empty, or whose records have all aged out, is loaded at once.
+func TestLoaded(t *testing.T) {
+	ctx := context.Background()
+	_, _, js := natsutil.StartTestServer(t)
+	if _, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	loaded := func(what string) *Stream {
+		t.Helper()
+		s := NewStream(StreamConfig{JS: js})
+		runInBackground(t, s.Run)
+		select {
+		case <-s.Loaded():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: not loaded after 10s; %d records applied", what, s.Index().Len())
+		}
+		return s
+	}
+	if n := loaded("empty ledger").Index().Len(); n != 0 {
+		t.Fatalf("empty ledger: %d records indexed", n)
+	}
+
+	st := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
+	for b := range 3 {
+		var recs []*Record
+		for i := range MaxBatch {
+			recs = append(recs, st.Record(&pipeline.Article{ID: fmt.Sprint("a", b, "-", i), Feed: "f", Title: "t", Text: storyText(b*MaxBatch+i, 60)}))
+		}
+		publishBatch(t, js, recs)
+	}
+	if _, err := js.Publish(ctx, natsutil.SubjectLedger, []byte("not a record")); err != nil {
+		t.Fatal(err)
+	}
+	// Loaded is closed after the last stored record is applied, so the
+	// index holds them all when it is seen closed.
+	if n := loaded("3 batches and an undecodable message").Index().Len(); n != 3*MaxBatch {
+		t.Fatalf("loaded with %d records indexed, want %d", n, 3*MaxBatch)
+	}
+
+	s, err := js.Stream(ctx, natsutil.StreamLedger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Purge(ctx); err != nil { // as if every record had aged out
+		t.Fatal(err)
+	}
+	if n := loaded("purged ledger").Index().Len(); n != 0 {
+		t.Fatalf("purged ledger: %d records indexed", n)
+	}
+}
+
+// positions are the ledger positions of the index's entries, in order.
+func (x *Index) positions() iter.Seq[uint64] {
+	x.mu.Lock()
+	var pos []uint64
+	for _, s := range x.segs {
+		for j := range s.entries.len() {
+			pos = append(pos, s.ref(j).seq())
+		}
+	}
+	x.mu.Unlock()
+	return slices.Values(pos)
+}
+
+// publishBatch appends recs to the ledger as one message, as another
+// process's workers would, and returns its sequence.
+func publishBatch(t *testing.T, js jetstream.JetStream, recs []*Record) uint64 {
+	t.Helper()
+	var batch [][]byte
+	for _, r := range recs {
+		data, err := r.Encode(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, data)
+	}
+	msg, err := EncodeBatch(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := js.Publish(context.Background(), natsutil.SubjectLedger, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ack.Sequence
+}
+
+// run runs s until the returned stop is called, which waits for Run to
+// return (and so for the snapshot it saves as it ends).
+func run(t *testing.T, s *Stream) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-s.Loaded():
+	case err := <-done:
+		t.Fatalf("ledger tail stopped: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("ledger not loaded after 10s")
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("ledger tail: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// A restarted process loads its snapshot and replays only the records
+// after it: it holds records the ledger no longer does, and reaches the
+// verdicts of a process that replayed everything. A damaged snapshot, one
+// of a ledger stream declared again, and one the ledger has moved past
+// (the records after it gone) are each counted and ignored, and the
+// ledger is replayed from its first record.
+func TestSnapshotRestart(t *testing.T) {
+	ctx := context.Background()
+	_, _, js := natsutil.StartTestServer(t)
+	if _, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "index.snap")
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	stream := func(snapshot string) *Stream {
+		return NewStream(StreamConfig{JS: js, Snapshot: snapshot, SnapshotEvery: time.Hour, Metrics: m})
+	}
+	loads := func(result string) float64 {
+		n, _ := metrics.Sum(reg, "wirewatch_dedup_index_snapshots_total", map[string]string{"op": "load", "result": result})
+		return n
+	}
+	article := func(i int) *pipeline.Article {
+		// Stories of three copies each, from three outlets.
+		return &pipeline.Article{ID: fmt.Sprint("a", i), Feed: fmt.Sprint("outlet ", i%3), Title: "t",
+			Text: fmt.Sprintf("Outlet %d: %s", i%3, storyText(i/3, 80))}
+	}
+
+	// A first process decides 300 articles and saves its snapshot as it
+	// stops.
+	first := stream(path)
+	stopFirst := run(t, first)
+	st := NewStage(first, Rules{}, true, metrics.NewUnregistered())
+	for i := range 300 {
+		if err := st.Process(ctx, article(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snapAt := first.Index().Applied() >> 8
+	stopFirst()
+	if n, _ := metrics.Sum(reg, "wirewatch_dedup_index_snapshots_total", map[string]string{"op": "save", "result": "ok"}); n != 1 {
+		t.Fatalf("snapshots saved: %v, want 1", n)
+	}
+	s1, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process appends 100 more (copies of earlier stories among
+	// them), and a process that replays everything is the reference.
+	other := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
+	for b := range 2 {
+		var recs []*Record
+		for i := 300 + 50*b; i < 350+50*b; i++ {
+			a := article(i)
+			a.ID = fmt.Sprint("b", i)
+			if i%4 == 0 {
+				a.Text = article(i - 290).Text // a copy of an article the snapshot holds
+			}
+			recs = append(recs, other.Record(a))
+		}
+		publishBatch(t, js, recs)
+	}
+	reference := stream("")
+	run(t, reference)
+	if n := reference.Index().Len(); n != 400 {
+		t.Fatalf("the reference replayed %d records, want 400", n)
+	}
+	// The ledger drops every record the snapshot holds.
+	ledgerStream, err := js.Stream(ctx, natsutil.StreamLedger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ledgerStream.Purge(ctx, jetstream.WithPurgeSequence(snapAt+1)); err != nil {
+		t.Fatal(err)
+	}
+
+	restarted := stream(path)
+	stopRestarted := run(t, restarted)
+	if loads("ok") != 1 || restarted.Index().Len() != 400 {
+		t.Fatalf("restarted: %v snapshots loaded, %d records indexed; want 1 and 400 (300 from the snapshot)", loads("ok"), restarted.Index().Len())
+	}
+	dups := 0
+	for pos := range reference.Index().positions() {
+		a, errA := reference.Index().Wait(ctx, pos)
+		b, errB := restarted.Index().Wait(ctx, pos)
+		if errA != nil || errB != nil || verdict(a) != verdict(b) {
+			t.Fatalf("record at %d: replayed %s (%v), restarted from the snapshot %s (%v)", pos, verdict(a), errA, verdict(b), errB)
+		}
+		if pos>>8 > snapAt && b.Duplicate != nil {
+			dups++
+		}
+	}
+	if dups < 20 {
+		t.Fatalf("%d of the records after the snapshot are duplicates, want 25: the test exercised too little", dups)
+	}
+	stopRestarted() // saves the snapshot of all 400
+
+	s2, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := bytes.Clone(s2)
+	damaged[len(damaged)/2] ^= 1
+	if err := os.WriteFile(path, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, stream(path))
+	if loads("damaged") != 1 {
+		t.Fatalf("damaged snapshots counted: %v, want 1", loads("damaged"))
+	}
+	stop()
+
+	// The ledger drops the first message after the first snapshot.
+	if err := ledgerStream.Purge(ctx, jetstream.WithPurgeSequence(snapAt+2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, s1, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gap := stream(path)
+	stop = run(t, gap)
+	if loads("gap") != 1 || gap.Index().Len() != 50 {
+		t.Fatalf("a snapshot the ledger moved past: %v counted as a gap, %d records indexed; want 1 and the 50 the ledger holds", loads("gap"), gap.Index().Len())
+	}
+	stop()
+
+	if err := os.WriteFile(path, s2, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(ctx, natsutil.StreamLedger); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := stream(path)
+	run(t, fresh)
+	if loads("stale") != 1 || fresh.Index().Len() != 0 {
+		t.Fatalf("a snapshot of a ledger stream since declared again: %v counted stale, %d records indexed; want 1 and 0", loads("stale"), fresh.Index().Len())
+	}
+}
+
+// A snapshot saved between two records of one message (the index saves
+// whenever its clock says) resumes from that message: the rest of its
+// records are applied, the ones the snapshot holds are not again.
+func TestSnapshotWithinMessage(t *testing.T) {
+	ctx := context.Background()
+	_, _, js := natsutil.StartTestServer(t)
+	if _, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	st := NewStage(nil, Rules{}, true, metrics.NewUnregistered())
+	var recs []*Record
+	for i := range 10 {
+		recs = append(recs, st.Record(&pipeline.Article{ID: fmt.Sprint("a", i), Feed: "f", Title: "t", Text: storyText(i%6, 60)}))
+	}
+	seq := publishBatch(t, js, recs)
+	ls, err := js.Stream(ctx, natsutil.StreamLedger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := ls.GetMsg(ctx, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := NewIndex(Rules{})
+	for i, r := range recs[:4] { // at the ledger's time, as a tail applies them
+		part.Apply(Pos(seq, i), stored.Time, r)
+	}
+	path := filepath.Join(t.TempDir(), "index.snap")
+	var b bytes.Buffer
+	if err := part.WriteSnapshot(&b, snapshotTag(ls.CachedInfo())); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	resumed := NewStream(StreamConfig{JS: js, Snapshot: path, Metrics: metrics.New(reg)})
+	run(t, resumed)
+	reference := NewStream(StreamConfig{JS: js})
+	run(t, reference)
+	if n, _ := metrics.Sum(reg, "wirewatch_dedup_index_snapshots_total", map[string]string{"op": "load", "result": "ok"}); n != 1 || resumed.Index().Len() != 10 {
+		t.Fatalf("%v snapshots loaded, %d records indexed; want 1 and 10", n, resumed.Index().Len())
+	}
+	for i := range 10 {
+		a, _ := reference.Index().Wait(ctx, Pos(seq, i))
+		b, _ := resumed.Index().Wait(ctx, Pos(seq, i))
+		if verdict(a) != verdict(b) {
+			t.Fatalf("record %d: replayed %s, resumed %s", i, verdict(a), verdict(b))
+		}
 	}
 }
