@@ -117,14 +117,8 @@ func RunRestart(ctx context.Context, o RestartOptions) (Restart, error) {
 	if err := store(ctx, natsPort, o, &r); err != nil {
 		return r, err
 	}
-	// Once the daemon's index holds every record, the next snapshot it
-	// saves has them all.
-	saves := "wirewatch_dedup_index_snapshots_total{op=\"save\",result=\"ok\"}"
-	if err := waitMetric(ctx, base, "wirewatch_dedup_index_articles", func(v int) bool { return v >= r.Ledger }); err != nil {
-		return r, err
-	}
-	before, _ := metric(ctx, base, saves)
-	if err := waitMetric(ctx, base, saves, func(v int) bool { return v > before }); err != nil {
+	// Killed once it has saved a snapshot of every record.
+	if err := waitMetric(ctx, base, "wirewatch_dedup_index_snapshot_articles", func(v int) bool { return v >= r.Ledger }); err != nil {
 		return r, err
 	}
 	if err := kill(); err != nil {

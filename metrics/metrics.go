@@ -38,6 +38,7 @@ type Metrics struct {
 	Duplicates     *prometheus.CounterVec   // kind
 	LedgerArticles prometheus.Gauge         // articles in this process's dedup index
 	IndexSnapshots *prometheus.CounterVec   // op (load, save), result
+	SnapshotHeld   prometheus.Gauge         // articles in the last snapshot saved or loaded
 	TopicMatches   *prometheus.CounterVec   // topic
 	Alerts         *prometheus.CounterVec   // topic, severity
 	ArticlesStored prometheus.Counter
@@ -139,8 +140,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		}),
 		IndexSnapshots: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wirewatch_dedup_index_snapshots_total",
-			Help: "Dedup index snapshots loaded at start and saved, by result (load: ok, none, stale, gap, damaged; save: ok, error).",
+			Help: "Dedup index snapshots loaded at start and saved, by result (load: ok, none, stale, gap, damaged, error; save: ok, error).",
 		}, []string{"op", "result"}),
+		SnapshotHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wirewatch_dedup_index_snapshot_articles",
+			Help: "Articles in the last dedup index snapshot this daemon saved or loaded (at least): against wirewatch_dedup_index_articles, what a restart would replay.",
+		}),
 		TopicMatches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wirewatch_topic_matches_total",
 			Help: "Articles tagged with each topic.",
@@ -199,7 +204,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.Fetches, m.FetchDuration, m.FetchBytes, m.ItemsParsed, m.ArticlesPublish,
 		m.FeedsByState, m.FeedErrors, m.ItemsCapped, m.ArticlesCut, m.StreamLimitHits, m.StageProcessed, m.StageDropped, m.StageErrors,
-		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.ConsumerStalls, m.Duplicates, m.LedgerArticles, m.IndexSnapshots, m.TopicMatches,
+		m.StageDuration, m.ConsumerLag, m.Redeliveries, m.ConsumerStalls, m.Duplicates, m.LedgerArticles, m.IndexSnapshots, m.SnapshotHeld, m.TopicMatches,
 		m.Alerts, m.ArticlesStored, m.TopicReloads, m.Stories, m.StoryAlerts,
 		m.NotificationsSent, m.NotificationsFailed, m.NotificationsSkipped, m.NotifyLatency, m.DeadLetters,
 		m.NotificationsFolded, m.DigestSize,

@@ -333,6 +333,25 @@ func (x *Index) Apply(seq uint64, t time.Time, r *Record) Result {
 	return x.result(e)
 }
 
+// ApplyBatch applies the records of one ledger message, the i-th at
+// position Pos(seq, i), stamped t, as one step: a snapshot (which holds
+// the index while it writes) never falls between two of them, so it
+// resumes at a message's end. Records applied already are ignored.
+func (x *Index) ApplyBatch(seq uint64, t time.Time, recs []*Record) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	last := x.applied
+	for i, r := range recs {
+		if pos := Pos(seq, i); pos > x.applied {
+			x.apply(pos, t.UnixNano(), r)
+			last = pos
+		}
+	}
+	if last > x.applied {
+		x.advance(last)
+	}
+}
+
 // Skip marks position seq as applied without a record (a message that
 // could not be decoded), so waiters on later positions are not held up.
 func (x *Index) Skip(seq uint64) {

@@ -84,10 +84,27 @@ func (x *Index) WriteSnapshot(w io.Writer, tag string) error {
 // ReadSnapshot reads a snapshot of size bytes that WriteSnapshot wrote
 // with tag under the same rules, and returns the index it holds. A
 // snapshot of other rules, tag or version is ErrSnapshotStale; one that
-// is cut short or damaged an error saying where.
-func ReadSnapshot(r io.Reader, size int64, rules Rules, tag string) (*Index, error) {
+// is cut short, damaged or does not hold together is an error saying
+// what. Its checksum is verified before anything else is read, so that
+// a damaged length never makes it allocate past the snapshot's size.
+func ReadSnapshot(r io.ReaderAt, size int64, rules Rules, tag string) (*Index, error) {
+	if size < int64(len(snapshotMagic))+4 {
+		return nil, errors.New("dedup index snapshot: cut short")
+	}
+	sum := crc32.New(castagnoli)
+	if _, err := io.Copy(sum, io.NewSectionReader(r, 0, size-4)); err != nil {
+		return nil, fmt.Errorf("dedup index snapshot: %w", err)
+	}
+	var end [4]byte
+	if _, err := r.ReadAt(end[:], size-4); err != nil {
+		return nil, fmt.Errorf("dedup index snapshot: %w", err)
+	}
+	if binary.LittleEndian.Uint32(end[:]) != sum.Sum32() {
+		return nil, errors.New("dedup index snapshot: checksum mismatch (damaged or cut short)")
+	}
 	x := NewIndex(rules)
-	sr := &snapReader{r: bufio.NewReaderSize(r, int(max(16, min(size, 1<<20)))), left: size - 4, crc: crc32.New(castagnoli)}
+	body := io.NewSectionReader(r, 0, size-4)
+	sr := &snapReader{r: bufio.NewReaderSize(body, int(max(16, min(size, 1<<20)))), left: size - 4}
 	if string(sr.raw(len(snapshotMagic))) != snapshotMagic {
 		return nil, errors.New("not a dedup index snapshot")
 	}
@@ -97,34 +114,30 @@ func ReadSnapshot(r io.Reader, size int64, rules Rules, tag string) (*Index, err
 	if t := sr.str(); sr.err == nil && t != tag {
 		return nil, ErrSnapshotStale
 	}
-	x.next, x.applied, x.entries = sr.u64(), sr.u64(), int(sr.u64())
-	if n, _ := sr.len(8); n > 0 {
-		x.segs = make([]*segment, n)
-		for i := range x.segs {
-			x.segs[i] = sr.segment(i == n-1)
+	x.next, x.applied, x.entries = sr.u64(), sr.u64(), sr.int(math.MaxInt32)
+	if n, _ := sr.len(segmentMin); n > 0 {
+		x.segs = make([]*segment, 0, n)
+		for i := 0; i < n && sr.err == nil; i++ {
+			x.segs = append(x.segs, sr.segment(i == n-1))
 		}
 	}
 	for _, kt := range []*keyTables{&x.exact, &x.bands} {
 		kt.cur = sr.hot()
 		kt.old = sr.table()
 	}
-	if n, isNil := sr.len(1); !isNil {
-		x.stories = make([]*storyState, n)
-		for i := range x.stories {
-			x.stories[i] = sr.story()
+	if n, isNil := sr.len(8); !isNil {
+		x.stories = make([]*storyState, 0, n)
+		feeds := map[string]*string{} // one string a feed, as a segment's
+		for i := 0; i < n && sr.err == nil; i++ {
+			x.stories = append(x.stories, sr.story(feeds))
 		}
 	}
 	x.freed = sr.u32s()
 	if sr.err != nil {
 		return nil, fmt.Errorf("dedup index snapshot: %w", sr.err)
 	}
-	want := sr.crc.Sum32()
-	var got uint32
-	if err := binary.Read(sr.r, binary.LittleEndian, &got); err != nil {
-		return nil, fmt.Errorf("dedup index snapshot: checksum: %w", err)
-	}
-	if got != want || sr.left != 0 {
-		return nil, errors.New("dedup index snapshot: checksum mismatch (damaged)")
+	if sr.left != 0 {
+		return nil, fmt.Errorf("dedup index snapshot: %d bytes past its end", sr.left)
 	}
 	if err := x.check(); err != nil {
 		return nil, fmt.Errorf("dedup index snapshot: %w", err)
@@ -133,30 +146,44 @@ func ReadSnapshot(r io.Reader, size int64, rules Rules, tag string) (*Index, err
 }
 
 // check reports a loaded index whose parts do not fit together (a
-// snapshot that passed its checksum but was not written by
-// WriteSnapshot), so that no later lookup reads out of bounds.
+// snapshot with a sound checksum that WriteSnapshot did not write: a
+// hand-made one, or one of a writer with a bug), so that no lookup,
+// apply or verdict later reads out of bounds or loops.
 func (x *Index) check() error {
-	count := 0
-	for i, s := range x.segs {
-		count += s.entries.len()
-		for j := range s.entries.len() {
-			e := s.entries.at(j)
-			if int(e.off>>dataChunkBits) >= len(s.data.chunks) || int(e.off&(1<<dataChunkBits-1)) > len(s.data.chunks[e.off>>dataChunkBits]) {
-				return fmt.Errorf("segment %d entry %d: fields out of its data", i, j)
-			}
-			if int(e.feed) >= len(s.feeds) || int(e.story) >= max(len(x.stories), 1) {
-				return fmt.Errorf("segment %d entry %d: feed or story out of range", i, j)
-			}
-		}
-	}
 	if x.exact.cur.narrow() || !x.bands.cur.narrow() || (x.exact.old.n > 0 && x.exact.old.narrow()) || (x.bands.old.n > 0 && !x.bands.old.narrow()) {
 		return errors.New("key tables of the wrong kind")
 	}
-	if count != x.entries {
+	if len(x.stories) > 0 && x.stories[0] != nil {
+		return errors.New("story 0 is not none")
+	}
+	for _, n := range x.freed {
+		if int(n) >= len(x.stories) || n == 0 || x.stories[n] != nil {
+			return fmt.Errorf("freed story %d is not free", n)
+		}
+	}
+	count, next := 0, uint64(0)
+	for i, s := range x.segs {
+		if i > 0 && s.base != next {
+			return fmt.Errorf("segment %d starts at entry %d, not %d", i, s.base, next)
+		}
+		count, next = count+s.entries.len(), s.base+uint64(s.entries.len())
+		for j := range s.entries.len() {
+			if err := x.checkEntry(s.ref(j)); err != nil {
+				return fmt.Errorf("segment %d entry %d: %w", i, j, err)
+			}
+		}
+	}
+	if count != x.entries || (len(x.segs) > 0 && next != x.next) {
 		return fmt.Errorf("%d entries in the segments, %d counted", count, x.entries)
 	}
+	newest := 0
+	if len(x.segs) > 0 {
+		newest = x.segs[len(x.segs)-1].entries.len()
+	} else if x.exact.cur.n > 0 || x.bands.cur.n > 0 {
+		return errors.New("keys without entries")
+	}
 	for _, kt := range []*keyTables{&x.exact, &x.bands} {
-		if err := kt.cur.check(); err != nil {
+		if err := kt.cur.check(newest); err != nil {
 			return err
 		}
 		if err := kt.old.check(); err != nil {
@@ -166,10 +193,67 @@ func (x *Index) check() error {
 	return nil
 }
 
-// check reports a hot table that lookups would read out of bounds.
-func (h *hot) check() error {
-	if len(h.places) == 0 || (h.lo != nil && len(h.lo) != len(h.places)) || h.n < 0 || h.n >= len(h.places) {
+// checkEntry reports an entry whose fields, feed or story are not there.
+func (x *Index) checkEntry(e ref) error {
+	s := e.seg
+	c, at := int(e.off>>dataChunkBits), int(e.off&(1<<dataChunkBits-1))
+	if c >= len(s.data.chunks) || at >= len(s.data.chunks[c]) {
+		return errors.New("fields out of its data")
+	}
+	data := s.data.chunks[c][at:]
+	// What the entry's fields span (idSpan, sigs, dup), bounded.
+	end := 16
+	if !e.is(hexID) {
+		l, k := binary.Uvarint(data)
+		if k <= 0 || l > uint64(len(data)) {
+			return errors.New("id out of its data")
+		}
+		end = k + int(l)
+	}
+	end += int(e.nearLen) + int(e.storyLen)
+	if e.is(duplicate) {
+		if end > len(data) {
+			return errors.New("signatures out of its data")
+		}
+		n := 16
+		if !e.is(hexDup) {
+			l, k := binary.Uvarint(data[end:])
+			if k <= 0 || l > uint64(len(data)) {
+				return errors.New("original out of its data")
+			}
+			n = k + int(l)
+		}
+		end += n + 3
+	}
+	if end > len(data) {
+		return errors.New("fields out of its data")
+	}
+	if int(e.feed) >= len(s.feeds) {
+		return errors.New("feed out of range")
+	}
+	if e.story != 0 && (int(e.story) >= len(x.stories) || x.stories[e.story] == nil) {
+		return errors.New("story out of range")
+	}
+	return nil
+}
+
+// check reports a hot table that lookups would read out of bounds or
+// loop in: its values must be entries of the newest segment (of entries
+// entries), its count its slots, at most 3/4 of its places.
+func (h *hot) check(entries int) error {
+	if len(h.places) == 0 || (h.lo != nil && len(h.lo) != len(h.places)) || 4*h.n > 3*len(h.places) {
 		return errors.New("hot key table out of shape")
+	}
+	n := 0
+	for _, p := range h.places {
+		if p != 0 {
+			if n++; int(uint32(p)-1) >= entries {
+				return errors.New("hot key table: a value past the newest segment's entries")
+			}
+		}
+	}
+	if n != h.n {
+		return fmt.Errorf("hot key table: %d slots, %d counted", n, h.n)
 	}
 	return nil
 }
@@ -177,6 +261,9 @@ func (h *hot) check() error {
 // check reports a sealed table that lookups would read out of bounds.
 func (t *table) check() error {
 	if t.n == 0 {
+		if t.start != nil || t.hi != nil || t.lo != nil || t.vals != nil {
+			return errors.New("an empty sealed key table with contents")
+		}
 		return nil
 	}
 	w := t.width
@@ -341,10 +428,9 @@ func getEntry(b []byte) entry {
 
 // snapReader reads a snapshot's fields, keeping the first error; left
 // is what remains of the snapshot before its checksum, which bounds every
-// length read (a damaged length never allocates more than the file).
+// length read by the least room its elements take.
 type snapReader struct {
 	r    *bufio.Reader
-	crc  hash.Hash32
 	left int64
 	buf  [4096]byte
 	err  error
@@ -377,7 +463,6 @@ func (r *snapReader) fill(dst []byte) bool {
 		r.fail(fmt.Errorf("cut short: %w", err))
 		return false
 	}
-	_, _ = r.crc.Write(dst)
 	r.left -= int64(len(dst))
 	return true
 }
@@ -477,6 +562,10 @@ func words[T uint16 | uint32 | uint64](r *snapReader) []T {
 	return v
 }
 
+// segmentMin is the least room a segment takes in a snapshot: its 5
+// numbers, its count of entries and the lengths of its 3 lists.
+const segmentMin = 9 * 8
+
 // segment reads a segment; the newest keeps a map of its feeds, as it
 // may take more entries.
 func (r *snapReader) segment(newest bool) *segment {
@@ -485,7 +574,7 @@ func (r *snapReader) segment(newest bool) *segment {
 	n, _ := r.len(8)
 	s.entries.chunks = make([][]entry, n)
 	total := 0
-	for i := range s.entries.chunks {
+	for i := 0; i < n && r.err == nil; i++ {
 		capacity := 0
 		if newest && i == n-1 {
 			capacity = 1 << entryChunkBits // (add fills a chunk to this)
@@ -501,13 +590,13 @@ func (r *snapReader) segment(newest bool) *segment {
 	}
 	n, _ = r.len(8)
 	s.data.chunks = make([][]byte, n)
-	for i := range s.data.chunks {
+	for i := 0; i < n && r.err == nil; i++ {
 		if s.data.chunks[i] = r.bytes(); len(s.data.chunks[i]) > 1<<dataChunkBits {
 			r.fail(errors.New("a data chunk over its room"))
 			return s
 		}
 	}
-	if n > 0 {
+	if n > 0 && r.err == nil {
 		last := &s.data.chunks[n-1]
 		if room := r.int(1<<dataChunkBits + 1); room < len(*last) || (!newest && room != len(*last)) {
 			r.fail(errors.New("a data chunk's room out of range"))
@@ -517,7 +606,7 @@ func (r *snapReader) segment(newest bool) *segment {
 	}
 	n, _ = r.len(8)
 	s.feeds = make([]string, n)
-	for i := range s.feeds {
+	for i := 0; i < n && r.err == nil; i++ {
 		s.feeds[i] = r.str()
 	}
 	if newest {
@@ -540,7 +629,9 @@ func (r *snapReader) table() table {
 	return t
 }
 
-func (r *snapReader) story() *storyState {
+// story reads a story's state; its sources' feeds are kept once each in
+// feeds.
+func (r *snapReader) story(feeds map[string]*string) *storyState {
 	if r.u64() == 0 {
 		return nil
 	}
@@ -548,10 +639,15 @@ func (r *snapReader) story() *storyState {
 	cr := r.u64()
 	st.count, st.refs = int32(uint32(cr>>32)), int32(uint32(cr))
 	n, _ := r.len(16)
-	st.sources = make([]storySource, n)
-	for i := range st.sources {
-		feed := r.str()
-		st.sources[i] = storySource{feed: &feed, joined: int64(r.u64())}
+	st.sources = make([]storySource, 0, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		name := r.str()
+		feed, ok := feeds[name]
+		if !ok {
+			feed = &name
+			feeds[name] = feed
+		}
+		st.sources = append(st.sources, storySource{feed: feed, joined: int64(r.u64())})
 	}
 	return st
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,6 +91,11 @@ func NewStream(cfg StreamConfig) *Stream {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.NewUnregistered()
+	}
+	if cfg.Snapshot != "" {
+		for _, r := range []string{"ok", "error"} { // from 0, so that the first counts in increase()
+			cfg.Metrics.IndexSnapshots.WithLabelValues("save", r)
+		}
 	}
 	return &Stream{cfg: cfg, index: NewIndex(cfg.Rules), queue: make(chan pending, 4*MaxBatch), loaded: make(chan struct{})}
 }
@@ -174,7 +180,7 @@ func (s *Stream) publish(ctx context.Context) {
 // after the snapshot's (StreamConfig.Snapshot) when one of this ledger is
 // there, else from its first. It logs when the records stored at start
 // are all applied, and saves a snapshot from time to time and as it
-// ends.
+// ends. Run is called once.
 func (s *Stream) Run(ctx context.Context) error {
 	log := s.cfg.Logger
 	info, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "ledger stream "+s.cfg.Stream, func(ctx context.Context) (*jetstream.StreamInfo, error) {
@@ -198,10 +204,9 @@ func (s *Stream) Run(ctx context.Context) error {
 	it, err := natsutil.Retry(ctx, natsutil.DeclareBudget, log, "tail of ledger "+s.cfg.Stream, func(ctx context.Context) (jetstream.MessagesContext, error) {
 		cc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{s.cfg.Subject}}
 		if applied := s.index.Applied(); applied > 0 {
-			// From the snapshot's last message, which it may hold only
-			// part of (a snapshot is saved between two records): the
-			// index ignores the records it holds.
-			cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, max(applied>>8, info.State.FirstSeq)
+			// After the snapshot's last message, which it holds whole
+			// (ApplyBatch).
+			cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, max(applied>>8+1, info.State.FirstSeq)
 		}
 		cons, err := s.cfg.JS.OrderedConsumer(ctx, s.cfg.Stream, cc)
 		if err != nil {
@@ -239,12 +244,22 @@ func (s *Stream) Run(ctx context.Context) error {
 	}
 	replayed := 0
 	if s.cfg.Snapshot != "" {
-		wg.Go(func() { s.snapshots(pctx, tag) })
+		// Saved every SnapshotEvery, and once more when the tail has
+		// stopped, with every record it applied.
+		sn := &snapshots{s: s, tag: tag, saved: s.index.Applied()}
+		sctx, stopSaving := context.WithCancel(ctx)
+		var saving sync.WaitGroup
+		saving.Go(func() { sn.every(sctx) })
+		defer func() {
+			stopSaving()
+			saving.Wait()
+			sn.save()
+		}()
 	}
 	for {
 		m, err := it.Next()
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+			if ctx.Err() != nil { // (it.Stop: the iterator closed)
 				return nil
 			}
 			return fmt.Errorf("tail ledger %s: %w", s.cfg.Stream, err)
@@ -261,14 +276,12 @@ func (s *Stream) Run(ctx context.Context) error {
 			log.Error("ledger message skipped", "seq", seq, "err", err)
 			s.index.Skip(Pos(seq, MaxBatch))
 		}
-		for i, r := range recs {
-			s.index.Apply(Pos(seq, i), meta.Timestamp, r)
-		}
+		s.index.ApplyBatch(seq, meta.Timestamp, recs)
 		replayed += len(recs)
 		if seq%1024 == 0 || meta.NumPending == 0 {
 			gauge.Set(float64(s.index.Len()))
 		}
-		if !loaded && seq >= backlog {
+		if !loaded && (seq >= backlog || meta.NumPending == 0) { // (the last may have aged out)
 			loaded = true
 			close(s.loaded)
 			log.Info("dedup ledger loaded", "records", s.index.Len(), "replayed", replayed, "took", time.Since(start).Round(time.Millisecond))
@@ -276,30 +289,38 @@ func (s *Stream) Run(ctx context.Context) error {
 	}
 }
 
-// snapshots saves the index every SnapshotEvery once the ledger is
-// loaded, and as ctx ends, when it applied records since the last.
-func (s *Stream) snapshots(ctx context.Context, tag string) {
-	saved := s.index.Applied()
-	save := func() {
-		if at := s.index.Applied(); at != saved {
-			s.save(tag)
-			saved = at
-		}
-	}
-	t := time.NewTicker(s.cfg.SnapshotEvery)
+// snapshots saves the index when it applied records since the last
+// snapshot saved or loaded.
+type snapshots struct {
+	s     *Stream
+	tag   string
+	saved uint64 // the position of the last
+}
+
+// every saves every SnapshotEvery, once the ledger is loaded, until ctx
+// ends.
+func (sn *snapshots) every(ctx context.Context) {
+	t := time.NewTicker(sn.s.cfg.SnapshotEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			save()
 			return
 		case <-t.C:
 		}
 		select {
-		case <-s.loaded:
-			save()
+		case <-sn.s.loaded:
+			sn.save()
 		default:
 		}
+	}
+}
+
+// save saves a snapshot unless nothing was applied since the last; one
+// that fails is tried again next time.
+func (sn *snapshots) save() {
+	if at := sn.s.index.Applied(); at != sn.saved && sn.s.save(sn.tag) == nil {
+		sn.saved = at
 	}
 }
 
@@ -316,28 +337,27 @@ func snapshotTag(info *jetstream.StreamInfo) string {
 func (s *Stream) restore(tag string, state jetstream.StreamState) {
 	log, path := s.cfg.Logger, s.cfg.Snapshot
 	count := func(result string) { s.cfg.Metrics.IndexSnapshots.WithLabelValues("load", result).Inc() }
-	if old, _ := filepath.Glob(path + ".*.tmp"); len(old) > 0 { // saves cut short
-		for _, f := range old {
-			_ = os.Remove(f)
-		}
-	}
+	removeStaleTemps(path)
 	start := time.Now()
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		count("none")
 		return
 	}
-	var x *Index
+	var fi fs.FileInfo
 	if err == nil {
 		defer f.Close()
-		var fi fs.FileInfo
-		if fi, err = f.Stat(); err == nil {
-			x, err = ReadSnapshot(f, fi.Size(), s.cfg.Rules, tag)
-		}
+		fi, err = f.Stat()
 	}
+	if err != nil {
+		count("error")
+		log.Error("dedup index snapshot unreadable; replaying the whole ledger", "path", path, "err", err)
+		return
+	}
+	x, err := ReadSnapshot(f, fi.Size(), s.cfg.Rules, tag)
 	if errors.Is(err, ErrSnapshotStale) {
 		count("stale")
-		log.Warn("dedup index snapshot ignored: of another ledger stream, other rules or another version; replaying the whole ledger", "path", path)
+		log.Warn("dedup index snapshot ignored: of another ledger stream, other dedup rules or another snapshot format; replaying the whole ledger", "path", path)
 		return
 	}
 	if err != nil {
@@ -360,13 +380,32 @@ func (s *Stream) restore(tag string, state jetstream.StreamState) {
 	}
 	s.index.adopt(x)
 	count("ok")
+	s.cfg.Metrics.SnapshotHeld.Set(float64(x.Len()))
 	log.Info("dedup index snapshot loaded", "path", path, "records", x.Len(), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// removeStaleTemps removes the files of saves of path cut short (a
+// crash while saving): an hour old or more, so that a save under way in
+// another daemon sharing the directory is left alone.
+func removeStaleTemps(path string) {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, base+".") && strings.HasSuffix(n, ".tmp") {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+				_ = os.Remove(filepath.Join(dir, n))
+			}
+		}
+	}
 }
 
 // save writes the index's snapshot: to a file of its own, synced, then
 // renamed over the last, so that a crash leaves the last one whole.
-func (s *Stream) save(tag string) {
-	path, start := s.cfg.Snapshot, time.Now()
+func (s *Stream) save(tag string) error {
+	path, start, held := s.cfg.Snapshot, time.Now(), s.index.Len() // (or more: the tail goes on)
 	err := func() error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return err
@@ -393,8 +432,10 @@ func (s *Stream) save(tag string) {
 	if err != nil {
 		s.cfg.Metrics.IndexSnapshots.WithLabelValues("save", "error").Inc()
 		s.cfg.Logger.Error("dedup index snapshot not saved", "path", path, "err", err)
-		return
+		return err
 	}
 	s.cfg.Metrics.IndexSnapshots.WithLabelValues("save", "ok").Inc()
-	s.cfg.Logger.Info("dedup index snapshot saved", "path", path, "records", s.index.Len(), "took", time.Since(start).Round(time.Millisecond))
+	s.cfg.Metrics.SnapshotHeld.Set(float64(held))
+	s.cfg.Logger.Info("dedup index snapshot saved", "path", path, "records", held, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
