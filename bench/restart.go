@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -186,21 +185,26 @@ func store(ctx context.Context, natsPort int, o RestartOptions, r *Restart) erro
 // waitMetric polls base's /metrics until series (a name, with its labels
 // if any) has a value ok accepts, for up to 2 minutes.
 func waitMetric(ctx context.Context, base, series string, ok func(int) bool) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	return poll(ctx, 2*time.Minute, 50*time.Millisecond, series+" as awaited", func() bool {
 		v, err := metric(ctx, base, series)
-		if err == nil && ok(v) {
-			return nil
-		}
+		return err == nil && ok(v)
+	})
+}
+
+// poll calls done every interval until it reports true, for up to limit.
+func poll(ctx context.Context, limit, interval time.Duration, what string, done func() bool) error {
+	deadline := time.Now().Add(limit)
+	for !done() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s at %d after 2 minutes (%v)", series, v, err)
+			return fmt.Errorf("not %s within %v", what, limit)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond): // polling interval
+		case <-time.After(interval):
 		}
 	}
+	return nil
 }
 
 // metric reads series (a name, with its labels if any, as /metrics
@@ -251,17 +255,14 @@ func publishLedger(ctx context.Context, js jetstream.JetStream, payloads [][]byt
 		pass := uint64(i / len(base))
 		r := *base[i%len(base)]
 		r.Article = fmt.Sprintf("restart-%d", i)
-		move := func(h uint64) uint64 { return h ^ hash64.Mix(pass) }
-		if pass == 0 {
-			move = func(h uint64) uint64 { return h }
-		}
+		move := hash64.Mix(pass) // (0 for the first pass: its keys as they are)
 		r.Keys = slices.Clone(r.Keys)
 		for k := range r.Keys {
-			r.Keys[k].Hash = move(r.Keys[k].Hash)
+			r.Keys[k].Hash ^= move
 		}
 		r.StoryKeys = slices.Clone(r.StoryKeys)
 		for k := range r.StoryKeys {
-			r.StoryKeys[k] = move(r.StoryKeys[k])
+			r.StoryKeys[k] ^= move
 		}
 		data, err := r.Encode(nil)
 		if err != nil {
@@ -284,23 +285,15 @@ func publishLedger(ctx context.Context, js jetstream.JetStream, payloads [][]byt
 
 // waitReady polls url until it answers 200.
 func waitReady(ctx context.Context, url string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
 	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
+	return poll(ctx, limit, 10*time.Millisecond, "ready", func() bool {
 		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if err != nil {
+			return false
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond): // polling interval
-		}
-	}
-	return errors.New(strings.TrimSpace("not ready within " + limit.String()))
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 func freePort() (int, error) {

@@ -189,14 +189,22 @@ func (e ref) field(from, n int) []byte {
 	return e.seg.data.from(e.off)[from : from+n : from+n]
 }
 
-// idSpan is where the id lies in the entry's fields: 16 bytes when packed,
-// else after its length.
-func (e ref) idSpan() (from, n int) {
-	if e.is(hexID) {
-		return 0, 16
+// idAt is where an id that packID appended at the start of data lies:
+// 16 bytes when packed, else after its length. ok is false when the
+// length is unreadable or runs past data (a snapshot's check: the index
+// itself only reads what it wrote).
+func idAt(data []byte, packed bool) (from, n int, ok bool) {
+	if packed {
+		return 0, 16, len(data) >= 16
 	}
-	l, k := binary.Uvarint(e.seg.data.from(e.off))
-	return k, int(l)
+	l, k := binary.Uvarint(data)
+	return k, int(l), k > 0 && l <= uint64(len(data)-k)
+}
+
+// idSpan is where the id lies in the entry's fields.
+func (e ref) idSpan() (from, n int) {
+	from, n, _ = idAt(e.seg.data.from(e.off), e.is(hexID))
+	return from, n
 }
 
 func (e ref) id() []byte { return e.field(e.idSpan()) }
@@ -218,23 +226,17 @@ func (e ref) dup() []byte {
 	if !e.is(duplicate) {
 		return nil
 	}
-	from, n := e.sigs()+int(e.nearLen)+int(e.storyLen), 16
-	if !e.is(hexDup) {
-		l, k := binary.Uvarint(e.seg.data.from(e.off)[from:])
-		n = k + int(l)
-	}
-	return e.field(from, n+3)
+	from := e.sigs() + int(e.nearLen) + int(e.storyLen)
+	at, n, _ := idAt(e.seg.data.from(e.off)[from:], e.is(hexDup))
+	return e.field(from, at+n+3)
 }
 
 // original is what dup holds, taken apart (a duplicate's).
 func (e ref) original() (id []byte, kind Kind, similarity uint16) {
 	d := e.dup()
 	n := len(d) - 3
-	if id = d[:n]; !e.is(hexDup) {
-		_, k := binary.Uvarint(id)
-		id = id[k:]
-	}
-	return id, Kind(d[n]), binary.LittleEndian.Uint16(d[n+1:])
+	at, _, _ := idAt(d, e.is(hexDup))
+	return d[at:n], Kind(d[n]), binary.LittleEndian.Uint16(d[n+1:])
 }
 
 // storyState is a story: its id, when it was first seen, its sources.

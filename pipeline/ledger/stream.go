@@ -231,18 +231,17 @@ func (s *Stream) Run(ctx context.Context) error {
 	for range publishers {
 		wg.Go(func() { s.publish(pctx) })
 	}
-	start, loaded := time.Now(), s.index.Applied()>>8 >= backlog
 	gauge := s.cfg.Metrics.LedgerArticles
-	if loaded {
+	start, loaded, replayed := time.Now(), false, 0
+	markLoaded := func() {
+		loaded = true
 		close(s.loaded)
 		gauge.Set(float64(s.index.Len()))
-		if s.index.Len() == 0 {
-			log.Info("dedup ledger empty")
-		} else {
-			log.Info("dedup ledger loaded", "records", s.index.Len(), "replayed", 0)
-		}
+		log.Info("dedup ledger loaded", "records", s.index.Len(), "replayed", replayed, "took", time.Since(start).Round(time.Millisecond))
 	}
-	replayed := 0
+	if s.index.Applied()>>8 >= backlog { // empty, or all in the snapshot
+		markLoaded()
+	}
 	if s.cfg.Snapshot != "" {
 		// Saved every SnapshotEvery, and once more when the tail has
 		// stopped, with every record it applied.
@@ -282,9 +281,7 @@ func (s *Stream) Run(ctx context.Context) error {
 			gauge.Set(float64(s.index.Len()))
 		}
 		if !loaded && (seq >= backlog || meta.NumPending == 0) { // (the last may have aged out)
-			loaded = true
-			close(s.loaded)
-			log.Info("dedup ledger loaded", "records", s.index.Len(), "replayed", replayed, "took", time.Since(start).Round(time.Millisecond))
+			markLoaded()
 		}
 	}
 }

@@ -128,18 +128,13 @@ func TestLoaded(t *testing.T) {
 	if _, err := natsutil.EnsureResources(ctx, js, natsutil.Limits{}); err != nil {
 		t.Fatal(err)
 	}
-	loaded := func(what string) *Stream {
+	loaded := func() *Stream {
 		t.Helper()
 		s := NewStream(StreamConfig{JS: js})
-		runInBackground(t, s.Run)
-		select {
-		case <-s.Loaded():
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: not loaded after 10s; %d records applied", what, s.Index().Len())
-		}
+		run(t, s) // (waits for Loaded)
 		return s
 	}
-	if n := loaded("empty ledger").Index().Len(); n != 0 {
+	if n := loaded().Index().Len(); n != 0 {
 		t.Fatalf("empty ledger: %d records indexed", n)
 	}
 
@@ -156,7 +151,7 @@ func TestLoaded(t *testing.T) {
 	}
 	// Loaded is closed after the last stored record is applied, so the
 	// index holds them all when it is seen closed.
-	if n := loaded("3 batches and an undecodable message").Index().Len(); n != 3*MaxBatch {
+	if n := loaded().Index().Len(); n != 3*MaxBatch {
 		t.Fatalf("loaded with %d records indexed, want %d", n, 3*MaxBatch)
 	}
 
@@ -167,7 +162,7 @@ func TestLoaded(t *testing.T) {
 	if err := s.Purge(ctx); err != nil { // as if every record had aged out
 		t.Fatal(err)
 	}
-	if n := loaded("purged ledger").Index().Len(); n != 0 {
+	if n := loaded().Index().Len(); n != 0 {
 		t.Fatalf("purged ledger: %d records indexed", n)
 	}
 }
