@@ -185,10 +185,15 @@ func store(ctx context.Context, natsPort int, o RestartOptions, r *Restart) erro
 // waitMetric polls base's /metrics until series (a name, with its labels
 // if any) has a value ok accepts, for up to 2 minutes.
 func waitMetric(ctx context.Context, base, series string, ok func(int) bool) error {
-	return poll(ctx, 2*time.Minute, 50*time.Millisecond, series+" as awaited", func() bool {
-		v, err := metric(ctx, base, series)
+	var v int
+	var err error
+	if perr := poll(ctx, 2*time.Minute, 50*time.Millisecond, series+" as awaited", func() bool {
+		v, err = metric(ctx, base, series)
 		return err == nil && ok(v)
-	})
+	}); perr != nil {
+		return fmt.Errorf("%w: last read %d (%v)", perr, v, err)
+	}
+	return nil
 }
 
 // poll calls done every interval until it reports true, for up to limit.

@@ -173,8 +173,11 @@ func (x *Index) check() error {
 			}
 		}
 	}
-	if count != x.entries || (len(x.segs) > 0 && next != x.next) {
+	if count != x.entries {
 		return fmt.Errorf("%d entries in the segments, %d counted", count, x.entries)
+	}
+	if len(x.segs) > 0 && next != x.next {
+		return fmt.Errorf("the segments' entries end at number %d, the next is %d", next, x.next)
 	}
 	newest := 0
 	if len(x.segs) > 0 {
